@@ -8,6 +8,97 @@ pub mod streets;
 
 use crate::incident::Position;
 
+/// One bad row of an imported file: skipped, reported to the user, the rest still loads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblem {
+    /// 1-based line number in the file (the header is line 1 when nothing comes before it).
+    pub line: u64,
+    /// What is wrong, in French (shown to the operator who imports the file).
+    pub message: String,
+}
+
+impl std::fmt::Display for RowProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ligne {} : {}", self.line, self.message)
+    }
+}
+
+/// A position as a point on the unit sphere: straight-line (chord) distance between two such
+/// points grows with the great-circle distance, so an R-tree over them answers "nearest
+/// first" exactly, anywhere on Earth, with no projection to choose.
+pub(crate) fn unit_vector(position: &Position) -> [f64; 3] {
+    let (lat, lon) = (position.lat.to_radians(), position.lon.to_radians());
+    [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
+}
+
+/// The chord length on the unit sphere for a ground distance, for R-tree radius queries.
+pub(crate) fn chord_for_distance(distance_m: f64) -> f64 {
+    2.0 * (distance_m / (2.0 * EARTH_RADIUS_M))
+        .min(std::f64::consts::FRAC_PI_2)
+        .sin()
+}
+
+/// The CSV dialect of Balade's referential files: comma-separated, a header row, `#` comment
+/// lines, fields trimmed, rows of any length (checked by the caller, which reports them).
+pub(crate) fn csv_reader<R: std::io::Read>(reader: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .comment(Some(b'#'))
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(reader)
+}
+
+/// Finds the header's columns by name (any order, extra columns ignored). Missing required
+/// columns are one problem on the header's line.
+pub(crate) fn find_columns<const N: usize>(
+    headers: &csv::StringRecord,
+    line: u64,
+    required: [&str; N],
+) -> Result<[usize; N], RowProblem> {
+    let mut found = [0; N];
+    let mut missing = Vec::new();
+    for (slot, name) in found.iter_mut().zip(required) {
+        match headers
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}') == name)
+        {
+            Some(i) => *slot = i,
+            None => missing.push(name),
+        }
+    }
+    if missing.is_empty() {
+        Ok(found)
+    } else {
+        Err(RowProblem {
+            line,
+            message: format!("colonnes manquantes : {}", missing.join(", ")),
+        })
+    }
+}
+
+/// Finds an optional column by name.
+pub(crate) fn find_column(headers: &csv::StringRecord, name: &str) -> Option<usize> {
+    headers
+        .iter()
+        .position(|h| h.trim_start_matches('\u{feff}') == name)
+}
+
+/// The 1-based line a CSV record starts on.
+pub(crate) fn record_line(record: &csv::StringRecord) -> u64 {
+    record.position().map_or(0, csv::Position::line)
+}
+
+/// Reads a latitude and a longitude field; both must parse and be in range.
+pub(crate) fn parse_position(lat: &str, lon: &str) -> Result<Position, String> {
+    let parse = |what: &str, text: &str| {
+        text.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("{what} « {text} » n'est pas un nombre"))
+    };
+    Position::new(parse("latitude", lat)?, parse("longitude", lon)?, None)
+        .map_err(|e| format!("position invalide : {e}"))
+}
+
 /// Mean Earth radius (IUGG), in metres, used by [`distance_m`].
 pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
 
