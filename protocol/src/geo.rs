@@ -5,6 +5,7 @@
 pub mod furniture;
 pub mod lambert93;
 pub mod streets;
+mod table;
 
 use crate::incident::Position;
 
@@ -36,56 +37,6 @@ pub(crate) fn chord_for_distance(distance_m: f64) -> f64 {
     2.0 * (distance_m / (2.0 * EARTH_RADIUS_M))
         .min(std::f64::consts::FRAC_PI_2)
         .sin()
-}
-
-/// The CSV dialect of Balade's referential files: comma-separated, a header row, `#` comment
-/// lines, fields trimmed, rows of any length (checked by the caller, which reports them).
-pub(crate) fn csv_reader<R: std::io::Read>(reader: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .comment(Some(b'#'))
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(reader)
-}
-
-/// Finds the header's columns by name (any order, extra columns ignored). Missing required
-/// columns are one problem on the header's line.
-pub(crate) fn find_columns<const N: usize>(
-    headers: &csv::StringRecord,
-    line: u64,
-    required: [&str; N],
-) -> Result<[usize; N], RowProblem> {
-    let mut found = [0; N];
-    let mut missing = Vec::new();
-    for (slot, name) in found.iter_mut().zip(required) {
-        match headers
-            .iter()
-            .position(|h| h.trim_start_matches('\u{feff}') == name)
-        {
-            Some(i) => *slot = i,
-            None => missing.push(name),
-        }
-    }
-    if missing.is_empty() {
-        Ok(found)
-    } else {
-        Err(RowProblem {
-            line,
-            message: format!("colonnes manquantes : {}", missing.join(", ")),
-        })
-    }
-}
-
-/// Finds an optional column by name.
-pub(crate) fn find_column(headers: &csv::StringRecord, name: &str) -> Option<usize> {
-    headers
-        .iter()
-        .position(|h| h.trim_start_matches('\u{feff}') == name)
-}
-
-/// The 1-based line a CSV record starts on.
-pub(crate) fn record_line(record: &csv::StringRecord) -> u64 {
-    record.position().map_or(0, csv::Position::line)
 }
 
 /// Reads a latitude and a longitude field; both must parse and be in range.

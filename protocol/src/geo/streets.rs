@@ -26,10 +26,8 @@ use std::io::Read;
 use rstar::RTree;
 use rstar::primitives::GeomWithData;
 
-use crate::geo::{
-    RowProblem, chord_for_distance, csv_reader, distance_m, find_column, find_columns,
-    parse_position, record_line, unit_vector,
-};
+use crate::geo::table::for_each_row;
+use crate::geo::{RowProblem, chord_for_distance, distance_m, parse_position, unit_vector};
 use crate::incident::{Address, Position};
 use crate::text::fold;
 
@@ -126,94 +124,55 @@ impl StreetIndex {
     /// Reads a referential. Bad rows are skipped and reported with their line numbers; every
     /// good row loads. A header without `name`, `lat` or `lon` is one problem and an empty index.
     pub fn from_csv<R: Read>(reader: R) -> (StreetIndex, Vec<RowProblem>) {
-        let mut problems = Vec::new();
         let mut streets: Vec<Street> = Vec::new();
         let mut street_idx_by_key: HashMap<(Option<String>, String, Option<String>), usize> =
             HashMap::new();
         let mut entries = Vec::new();
-        let mut reader = csv_reader(reader);
-        let headers = match reader.headers() {
-            Ok(headers) => headers.clone(),
-            Err(e) => {
-                problems.push(RowProblem {
-                    line: 1,
-                    message: format!("en-tête illisible : {e}"),
-                });
-                return (StreetIndex::from_parts(streets, entries), problems);
+        let required = ["name", "lat", "lon"];
+        let optional = ["voie_id", "fantoir", "postcode", "city"];
+        let problems = for_each_row(reader, required, optional, |_, record, columns| {
+            let [name_i, lat_i, lon_i] = columns.required;
+            let [voie_id_i, fantoir_i, postcode_i, city_i] = columns.optional;
+            let name = &record[name_i];
+            if fold(name).is_empty() {
+                return Err("nom de voie vide".to_string());
             }
-        };
-        let header_line = headers.position().map_or(1, csv::Position::line);
-        let [name_i, lat_i, lon_i] =
-            match find_columns(&headers, header_line, ["name", "lat", "lon"]) {
-                Ok(columns) => columns,
-                Err(problem) => {
-                    problems.push(problem);
-                    return (StreetIndex::from_parts(streets, entries), problems);
-                }
-            };
-        let optional = |name| find_column(&headers, name);
-        let (voie_id_i, fantoir_i, postcode_i, city_i) = (
-            optional("voie_id"),
-            optional("fantoir"),
-            optional("postcode"),
-            optional("city"),
-        );
-        for result in reader.records() {
-            let record = match result {
-                Ok(record) => record,
-                Err(e) => {
-                    let line = e.position().map_or(0, csv::Position::line);
-                    problems.push(RowProblem {
-                        line,
-                        message: format!("ligne illisible : {e}"),
-                    });
-                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                        break;
-                    }
-                    continue;
-                }
-            };
-            let line = record_line(&record);
-            let row = match parse_street_row(&record, headers.len(), [name_i, lat_i, lon_i]) {
-                Ok(row) => row,
-                Err(message) => {
-                    problems.push(RowProblem { line, message });
-                    continue;
-                }
+            let position = match (&record[lat_i], &record[lon_i]) {
+                ("", "") => None,
+                (lat, lon) => Some(parse_position(lat, lon)?),
             };
             let field = |i: Option<usize>| {
-                i.and_then(|i| record.get(i))
+                i.map(|i| &record[i])
                     .filter(|v| !v.is_empty())
                     .map(str::to_string)
             };
-            let voie_id = field(voie_id_i);
-            let postcode = field(postcode_i);
-            let key = (voie_id.clone(), row.name.to_string(), postcode.clone());
+            let (voie_id, postcode) = (field(voie_id_i), field(postcode_i));
+            let key = (voie_id.clone(), name.to_string(), postcode.clone());
             let street_idx = *street_idx_by_key.entry(key).or_insert_with(|| {
                 streets.push(Street {
                     voie_id,
                     fantoir: field(fantoir_i),
-                    name: row.name.to_string(),
+                    name: name.to_string(),
                     postcode,
                     city: field(city_i),
                     points: Vec::new(),
-                    folded_name: fold(row.name),
+                    folded_name: fold(name),
                 });
                 streets.len() - 1
             });
-            if let Some(position) = row.position {
+            if let Some(position) = position {
                 streets[street_idx].points.push(position);
                 entries.push(PointEntry::new(unit_vector(&position), street_idx));
             }
-        }
-        (StreetIndex::from_parts(streets, entries), problems)
-    }
-
-    fn from_parts(streets: Vec<Street>, entries: Vec<PointEntry>) -> StreetIndex {
-        StreetIndex {
-            streets,
-            tree: RTree::bulk_load(entries),
-        }
+            Ok(())
+        });
+        (
+            StreetIndex {
+                streets,
+                tree: RTree::bulk_load(entries),
+            },
+            problems,
+        )
     }
 
     pub fn streets(&self) -> &[Street] {
@@ -300,30 +259,6 @@ impl StreetIndex {
     }
 }
 
-struct StreetRow<'r> {
-    name: &'r str,
-    position: Option<Position>,
-}
-
-fn parse_street_row<'r>(
-    record: &'r csv::StringRecord,
-    n_columns: usize,
-    [name_i, lat_i, lon_i]: [usize; 3],
-) -> Result<StreetRow<'r>, String> {
-    if record.len() != n_columns {
-        return Err(format!("{} champs au lieu de {n_columns}", record.len()));
-    }
-    let name = &record[name_i];
-    if fold(name).is_empty() {
-        return Err("nom de voie vide".to_string());
-    }
-    let position = match (&record[lat_i], &record[lon_i]) {
-        ("", "") => None,
-        (lat, lon) => Some(parse_position(lat, lon)?),
-    };
-    Ok(StreetRow { name, position })
-}
-
 /// 5 = the whole name, 4 = the name without its first word (the street type), 3 = the name
 /// starts with the query, 2 = each query word starts a word of the name, 1 = contained.
 fn name_score(name: &str, query: &str, query_words: &[&str]) -> u32 {
@@ -377,19 +312,6 @@ impl NumberRanges {
     /// Reads a ranges file; bad rows are skipped and reported with their line numbers.
     pub fn from_csv<R: Read>(reader: R) -> (NumberRanges, Vec<RowProblem>) {
         let mut ranges = NumberRanges::default();
-        let mut problems = Vec::new();
-        let mut reader = csv_reader(reader);
-        let headers = match reader.headers() {
-            Ok(headers) => headers.clone(),
-            Err(e) => {
-                problems.push(RowProblem {
-                    line: 1,
-                    message: format!("en-tête illisible : {e}"),
-                });
-                return (ranges, problems);
-            }
-        };
-        let header_line = headers.position().map_or(1, csv::Position::line);
         let columns = [
             "voie_id",
             "fantoir",
@@ -399,26 +321,15 @@ impl NumberRanges {
             "last",
             "last_suffix",
         ];
-        let columns = match find_columns(&headers, header_line, columns) {
-            Ok(columns) => columns,
-            Err(problem) => return (ranges, vec![problem]),
-        };
-        for result in reader.records() {
-            let parsed = result
-                .map_err(|e| (e.position().map_or(0, csv::Position::line), e.to_string()))
-                .and_then(|record| {
-                    parse_range(&record, headers.len(), columns)
-                        .map_err(|m| (record_line(&record), m))
-                });
-            match parsed {
-                Ok(range) => ranges
-                    .by_voie_id
-                    .entry(range.voie_id.clone())
-                    .or_default()
-                    .push(range),
-                Err((line, message)) => problems.push(RowProblem { line, message }),
-            }
-        }
+        let problems = for_each_row(reader, columns, [], |_, record, columns| {
+            let range = parse_range(record, columns.required)?;
+            ranges
+                .by_voie_id
+                .entry(range.voie_id.clone())
+                .or_default()
+                .push(range);
+            Ok(())
+        });
         (ranges, problems)
     }
 
@@ -457,7 +368,6 @@ impl NumberRanges {
 
 fn parse_range(
     record: &csv::StringRecord,
-    n_columns: usize,
     [
         voie_id_i,
         fantoir_i,
@@ -468,9 +378,6 @@ fn parse_range(
         last_suffix_i,
     ]: [usize; 7],
 ) -> Result<NumberRange, String> {
-    if record.len() != n_columns {
-        return Err(format!("{} champs au lieu de {n_columns}", record.len()));
-    }
     let number = |i: usize, what: &str| {
         record[i]
             .parse::<u32>()
