@@ -11,6 +11,7 @@ use crate::incident::{Incident, Walk};
 use crate::status::StatusEvent;
 
 /// `POST /api/v1/enroll`: exchange a one-time enrolment code for a device token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnrollRequest {
     pub protocol: u32,
@@ -19,6 +20,7 @@ pub struct EnrollRequest {
     pub device_name: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnrollResponse {
     pub protocol: u32,
@@ -31,6 +33,7 @@ pub struct EnrollResponse {
 pub const MAX_PUSH_BATCH: usize = 500;
 
 /// `POST /api/v1/push`: upsert a batch of incidents (and the walks they refer to).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushRequest {
     pub protocol: u32,
@@ -47,6 +50,7 @@ impl PushRequest {
 }
 
 /// Outcome for one pushed incident.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PushOutcome {
@@ -61,6 +65,7 @@ pub enum PushOutcome {
 }
 
 /// Per-incident result of a push, in the order of the request.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushItemResult {
     pub id: Uuid,
@@ -78,6 +83,7 @@ pub struct PushItemResult {
     pub error: Option<crate::error::ErrorDetail>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PushResponse {
     pub protocol: u32,
@@ -85,6 +91,7 @@ pub struct PushResponse {
 }
 
 /// `GET /api/v1/feed?since=SEQ&limit=N`: the device's status events after a cursor.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedPage {
     pub protocol: u32,
@@ -97,6 +104,7 @@ pub struct FeedPage {
 }
 
 /// `GET /api/v1/track/{code}`: public status of a request, for citizens following a code.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackingView {
     pub protocol: u32,
@@ -111,6 +119,7 @@ pub struct TrackingView {
 }
 
 /// `GET /api/v1/health`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Health {
     pub protocol: u32,

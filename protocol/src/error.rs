@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Stable error codes. New codes may be added: match with a fallback.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -84,6 +85,7 @@ impl ErrorCode {
 }
 
 /// The inside of an error body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     pub code: ErrorCode,
@@ -95,6 +97,7 @@ pub struct ErrorDetail {
 }
 
 /// `{"error": {...}}`
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: ErrorDetail,

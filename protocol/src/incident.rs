@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// A WGS84 position: the truth. Lambert-93 is derived from it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Position {
     pub lat: f64,
@@ -65,6 +66,7 @@ impl Position {
 }
 
 /// Lambert-93 (EPSG:2154) projected coordinates in metres, derived from a [`Position`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Lambert93 {
     pub x: f64,
@@ -72,6 +74,7 @@ pub struct Lambert93 {
 }
 
 /// A postal address, normally the nearest street of the city's referential.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Address {
     /// Full one-line label, e.g. "Rue HOCHE, 17000 La Rochelle".
@@ -94,6 +97,7 @@ pub struct Address {
 }
 
 /// A piece of street furniture the incident is about ("Banc n° 123").
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssetRef {
     /// Layer, e.g. "banc", "corbeille", "abribus", "poteau_incendie", "avaloir".
@@ -103,6 +107,7 @@ pub struct AssetRef {
 }
 
 /// A photo attached to an incident, content-addressed by its SHA-256.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhotoRef {
     /// Lower-case hex SHA-256 of the exact bytes that are uploaded.
@@ -129,6 +134,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// One report, as captured on the device.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     /// UUIDv7 made on the device at capture; never changes.
@@ -172,6 +178,7 @@ impl Incident {
 }
 
 /// A walk (*balade urbaine*): a group of officials covering a neighbourhood.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Walk {
     pub id: Uuid,

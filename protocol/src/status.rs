@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Where a request stands. Labels and Open311 mapping are fixed by DESIGN.md.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
@@ -105,6 +106,7 @@ impl State {
 }
 
 /// What happened, for one event. Most kinds set a new [`State`]; corrections keep it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
@@ -143,6 +145,7 @@ impl EventKind {
 
 /// One public change to a request, as the device and the citizen see it.
 /// Internal notes never become a `StatusEvent`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusEvent {
     /// Server sequence number: the feed cursor. Strictly increasing across all events.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::incident::Incident;
 use crate::text::fold;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Taxonomy {
     /// Content version: the SHA-256 (first 16 hex) of the canonical JSON without this field.
@@ -21,6 +22,7 @@ pub struct Taxonomy {
 }
 
 /// A city service or an outside body (CDA, OPH…) a request can be routed to.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Recipient {
     pub code: String,
@@ -29,6 +31,7 @@ pub struct Recipient {
     pub name_en: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Category {
     pub code: String,
@@ -50,6 +53,7 @@ pub struct Category {
     pub fields: Vec<ExtraField>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Subcategory {
     pub code: String,
@@ -59,6 +63,7 @@ pub struct Subcategory {
     pub keywords: Vec<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldKind {
@@ -69,6 +74,7 @@ pub enum FieldKind {
 }
 
 /// A per-category question (Open311 service-definition attribute).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExtraField {
     pub code: String,
@@ -81,6 +87,7 @@ pub struct ExtraField {
     pub choices: Vec<Choice>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Choice {
     pub code: String,
