@@ -144,3 +144,103 @@ fn round_trips_across_france_lose_less_than_a_millimetre() {
     }
     assert!(worst_m < 0.001, "worst round trip {worst_m} m");
 }
+
+/// Parses "2", "-1.5" or PROJ's "83d10'W" / "43d19'N" notation into degrees.
+fn parse_angle(text: &str) -> f64 {
+    let Some((degrees, rest)) = text.split_once('d') else {
+        return text.parse().unwrap();
+    };
+    let (minutes, hemisphere) = rest.split_once('\'').unwrap();
+    let value = degrees.parse::<f64>().unwrap() + minutes.parse::<f64>().unwrap() / 60.0;
+    if hemisphere == "W" || hemisphere == "S" {
+        -value
+    } else {
+        value
+    }
+}
+
+/// The library itself against PROJ's own Lambert conic conformal tests (GRS80, sphere,
+/// Clarke 1866 in US feet): every `accept`/`expect` pair of the excerpt, both directions,
+/// within the file's tolerance (inverse errors turned into metres on the ground).
+#[test]
+fn proj4rs_passes_the_proj_lcc_test_vectors() {
+    let gie = std::fs::read_to_string(data_dir().join("proj_lcc_tests_excerpt.gie")).unwrap();
+    let (mut operation, mut tolerance_m, mut inverse) = (String::new(), 0.0, false);
+    let mut accepted: Option<(f64, f64)> = None;
+    let (mut n_checked, mut worst_ratio) = (0, 0.0_f64);
+    for line in gie.lines().map(str::trim) {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("operation") => {
+                operation = line["operation".len()..].trim().to_string();
+                inverse = false;
+            }
+            Some("tolerance") => {
+                let value: f64 = words.next().unwrap().parse().unwrap();
+                tolerance_m = match words.next() {
+                    Some("mm") => value / 1000.0,
+                    Some("cm") => value / 100.0,
+                    _ => value,
+                };
+            }
+            Some("direction") => inverse = words.next() == Some("inverse"),
+            Some("accept") => {
+                let a = words.next().unwrap();
+                let b = words.next().unwrap();
+                accepted = Some(if inverse {
+                    (a.parse().unwrap(), b.parse().unwrap())
+                } else {
+                    (parse_angle(a), parse_angle(b))
+                });
+            }
+            Some("expect") => {
+                let (a, b) = accepted.take().unwrap();
+                let words: Vec<&str> = words.collect();
+                let ellps = operation
+                    .split_whitespace()
+                    .find(|w| w.starts_with("+ellps="))
+                    .unwrap();
+                let geographic =
+                    proj4rs::Proj::from_proj_string(&format!("+proj=longlat {ellps}")).unwrap();
+                let projected = proj4rs::Proj::from_proj_string(&operation).unwrap();
+                let error_m = if inverse {
+                    let mut point = (a, b, 0.0);
+                    proj4rs::transform::transform(&projected, &geographic, &mut point).unwrap();
+                    let expected =
+                        Position::new(parse_angle(words[1]), parse_angle(words[0]), None).unwrap();
+                    let found =
+                        Position::new(point.1.to_degrees(), point.0.to_degrees(), None).unwrap();
+                    ground_error_m(&expected, &found)
+                } else {
+                    let mut point = (a.to_radians(), b.to_radians(), 0.0);
+                    proj4rs::transform::transform(&geographic, &projected, &mut point).unwrap();
+                    let to_m = if operation.contains("+units=us-ft") {
+                        1200.0 / 3937.0
+                    } else {
+                        1.0
+                    };
+                    let (x, y): (f64, f64) = (words[0].parse().unwrap(), words[1].parse().unwrap());
+                    (point.0 - x).hypot(point.1 - y) * to_m
+                };
+                // Expected angles are printed to 1e-9 degree (0.11 mm): allow that rounding.
+                let allowed_m = if inverse {
+                    tolerance_m + 0.000_12
+                } else {
+                    tolerance_m
+                };
+                assert!(
+                    error_m <= allowed_m,
+                    "{operation} {line}: {error_m} m > {allowed_m} m"
+                );
+                worst_ratio = worst_ratio.max(error_m / allowed_m);
+                n_checked += 1;
+            }
+            _ => {}
+        }
+    }
+    assert!(n_checked >= 30, "{n_checked} vectors");
+    println!(
+        "PROJ lcc vectors: {n_checked} checked, worst error {:.0} % of tolerance",
+        worst_ratio * 100.0
+    );
+}
