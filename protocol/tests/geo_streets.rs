@@ -150,6 +150,14 @@ fn a_point_between_two_streets_gets_the_nearer_one() {
     assert_eq!(address.postcode.as_deref(), Some("17000"));
     assert_eq!(address.city.as_deref(), Some("La Rochelle"));
     assert!(!address.edited);
+    // Paris is 400 km away: nearest() still answers, nearest_within() does not.
+    let paris = at(48.8566, 2.3522);
+    assert!(index.nearest(&paris).unwrap().distance_m.unwrap() > 390_000.0);
+    assert_eq!(index.nearest_within(&paris, 1_000.0), None);
+    assert_eq!(
+        index.nearest_within(&hoche, 1.0).unwrap().label,
+        "Rue HOCHE, 17000 La Rochelle"
+    );
 }
 
 #[test]

@@ -202,6 +202,13 @@ impl StreetIndex {
             .map(|(street, distance)| street.to_address(Some(distance)))
     }
 
+    /// Like [`StreetIndex::nearest`], but `None` when the nearest street-name point is farther
+    /// than `max_m` (a position outside the city must not get a city address).
+    pub fn nearest_within(&self, position: &Position, max_m: f64) -> Option<Address> {
+        self.nearest(position)
+            .filter(|address| address.distance_m.is_some_and(|d| d <= max_m))
+    }
+
     /// Distinct streets with a name point within `radius_m`, nearest first (for the user to
     /// pick another street close by).
     pub fn streets_within(&self, position: &Position, radius_m: f64) -> Vec<(&Street, f64)> {
