@@ -149,6 +149,16 @@ mod tests {
     }
 
     #[test]
+    fn the_south_pole_projects_to_non_finite_numbers_not_a_panic() {
+        let pole = to_lambert93(&Position::new(-90.0, 0.0, None).unwrap());
+        assert!(!pole.x.is_finite() || !pole.y.is_finite(), "{pole:?}");
+        assert!(from_lambert93(pole).is_err());
+        let sydney = Position::new(-33.87, 151.21, None).unwrap();
+        assert!(!is_in_metropolitan_france(&sydney));
+        assert!(from_lambert93(to_lambert93(&sydney)).is_err());
+    }
+
+    #[test]
     fn the_projection_origin_maps_to_the_false_origin() {
         let origin = to_lambert93(&Position::new(46.5, 3.0, None).unwrap());
         assert!((origin.x - 700_000.0).abs() < 1e-6 && (origin.y - 6_600_000.0).abs() < 1e-6);
