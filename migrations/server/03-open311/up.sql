@@ -69,3 +69,10 @@ CREATE TABLE webhook_deliveries (
     UNIQUE (request_id, event_seq, service_code)
 ) STRICT;
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at);
+
+-- The connector worker's cursor over `events`: routed events after it are turned into deliveries.
+CREATE TABLE connector_cursor (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    last_seq INTEGER NOT NULL
+) STRICT;
+INSERT INTO connector_cursor (id, last_seq) VALUES (1, 0);

@@ -1,1 +1,246 @@
-//! (in progress)
+//! The ecosystem's standards: Open311 GeoReport v2 (JSON and XML) with FixMyStreet's
+//! servicerequestupdates, GIS exports (CSV, GeoJSON WGS84 and Lambert-93), the work-order
+//! connector (signed webhooks with retries and dead letters) and the generated OpenAPI document.
+//!
+//! Why it exists: other systems (FixMyStreet, city back offices, QGIS) talk to Balade through
+//! standards, not through the device protocol. Everything here reads and writes the same store
+//! through `crate::store::requests` and `crate::actions`, so Open311 requests get references,
+//! tracking codes, routing and status events exactly like device reports.
+//!
+//! Routes: `/open311/v2/services.{json|xml}`, `/open311/v2/services/{code}.{fmt}`,
+//! `/open311/v2/requests.{fmt}` (GET, POST), `/open311/v2/requests/{id}.{fmt}`,
+//! `/open311/v2/tokens/{token}.{fmt}`, `/open311/v2/servicerequestupdates.{fmt}` (GET, POST),
+//! `/api/v1/exports/requests.{csv|csv-fr|geojson|geojson-l93}`, `/api/v1/exports/walks/{id}.{…}`,
+//! `/api/v1/admin/connectors/dead-letters`, `/api/openapi.json`.
+
+pub mod apikeys;
+pub mod connector;
+pub mod exports;
+pub mod format;
+pub mod openapi;
+pub mod requests;
+pub mod services;
+pub mod updates;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::Value;
+
+use crate::open311::apikeys::{ApiKey, verify_key};
+use crate::open311::format::{Format, Open311Error, render, split_format};
+use crate::open311::requests::{Pairs, one, parse_pairs};
+use crate::state::AppState;
+use crate::store::StoreError;
+
+pub use crate::open311::apikeys::cli_apikey;
+pub use crate::open311::connector::{cli_connector, spawn_connector_worker};
+pub use crate::open311::exports::cli_export;
+
+/// Largest Open311 POST body (a description is at most 4000 characters).
+pub const MAX_FORM_BODY: usize = 64 * 1024;
+
+/// Routes of this module (merged by `crate::app::app`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/open311/v2/{file}", get(top_get).post(top_post))
+        .route("/open311/v2/services/{file}", get(service_definition))
+        .route("/open311/v2/requests/{file}", get(request_one))
+        .route("/open311/v2/tokens/{file}", get(token))
+        .merge(exports::router())
+        .merge(connector::router())
+        .merge(openapi::router())
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BODY))
+}
+
+type Answer = Result<Response, Open311Error>;
+
+fn query_pairs(query: &Option<String>) -> Pairs {
+    parse_pairs(query.as_deref().unwrap_or("").as_bytes())
+}
+
+fn format_of(file: &str, pairs: &Pairs) -> Result<(String, Format), Open311Error> {
+    let param = pairs
+        .iter()
+        .find(|(k, _)| k == "format")
+        .map(|(_, v)| v.as_str());
+    split_format(file, param)
+}
+
+fn store_error(e: StoreError, format: Format) -> Open311Error {
+    match e {
+        StoreError::Action(a) if a.code() != balade_protocol::error::ErrorCode::Internal => {
+            let status =
+                StatusCode::from_u16(a.code().http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = if status == StatusCode::NOT_FOUND {
+                status
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            Open311Error::new(status, a.message_fr(), format)
+        }
+        other => Open311Error::internal(other, format),
+    }
+}
+
+/// Verifies the `api_key` field (403 when missing or unknown).
+async fn require_key(
+    state: &AppState,
+    key: Option<&str>,
+    format: Format,
+) -> Result<ApiKey, Open311Error> {
+    let Some(key) = key.map(str::to_string) else {
+        return Err(Open311Error::forbidden("api_key est obligatoire", format));
+    };
+    state
+        .store
+        .call(move |conn| verify_key(conn, &key))
+        .await
+        .map_err(|e| store_error(e, format))?
+        .ok_or_else(|| Open311Error::forbidden("api_key invalide", format))
+}
+
+fn ok(format: Format, root: &str, value: &Value) -> Answer {
+    Ok(render(StatusCode::OK, format, root, value))
+}
+
+/// `GET /open311/v2/services.{format}`, `requests.{format}`, `servicerequestupdates.{format}`.
+async fn top_get(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    let pairs = query_pairs(&query);
+    let (stem, format) = format_of(&file, &pairs)?;
+    match stem.as_str() {
+        "services" => ok(format, "services", &services::services(&state.taxonomy())),
+        "requests" => {
+            let q = requests::parse_list_query(&pairs, format, chrono::Utc::now())?;
+            let taxonomy = state.taxonomy();
+            let list = state
+                .store
+                .call(move |conn| requests::list(conn, &taxonomy, &q))
+                .await
+                .map_err(|e| store_error(e, format))?;
+            ok(format, "service_requests", &Value::Array(list))
+        }
+        "servicerequestupdates" => {
+            let q = requests::parse_list_query(&pairs, format, chrono::Utc::now())?;
+            let (start, end) = (
+                q.start.unwrap_or_default(),
+                q.end.unwrap_or_else(chrono::Utc::now),
+            );
+            let limit = q.page_size;
+            let list = state
+                .store
+                .call(move |conn| updates::list(conn, start, end, limit))
+                .await
+                .map_err(|e| store_error(e, format))?;
+            ok(format, "service_request_updates", &Value::Array(list))
+        }
+        _ => Err(requests::not_found("Ressource", format)),
+    }
+}
+
+/// `POST /open311/v2/requests.{format}` and `servicerequestupdates.{format}` (form-encoded).
+async fn top_post(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Answer {
+    let query = query_pairs(&query);
+    let (stem, format) = format_of(&file, &query)?;
+    let pairs = parse_pairs(&body);
+    match stem.as_str() {
+        "requests" => {
+            let key = require_key(&state, one(&pairs, "api_key", format)?, format).await?;
+            let taxonomy = state.taxonomy();
+            let new = requests::check_post(&taxonomy, &pairs, format)?;
+            let answer = state
+                .store
+                .write(move |tx| requests::store_post(tx, &taxonomy, &key, &new))
+                .await
+                .map_err(|e| store_error(e, format))?;
+            match answer {
+                Ok(item) => Ok(render(
+                    StatusCode::CREATED,
+                    format,
+                    "service_requests",
+                    &Value::Array(vec![item]),
+                )),
+                Err(detail) => Err(Open311Error::bad_request(detail.message, format)),
+            }
+        }
+        "servicerequestupdates" => {
+            let key = require_key(&state, one(&pairs, "api_key", format)?, format).await?;
+            let update = updates::check(&pairs, format)?;
+            let taxonomy = state.taxonomy();
+            let answer = state
+                .store
+                .write(move |tx| updates::apply(tx, &taxonomy, &key, &update))
+                .await
+                .map_err(|e| store_error(e, format))?
+                .ok_or_else(|| requests::not_found("Demande", format))?;
+            ok(
+                format,
+                "service_request_updates",
+                &Value::Array(vec![answer]),
+            )
+        }
+        _ => Err(requests::not_found("Ressource", format)),
+    }
+}
+
+/// `GET /open311/v2/services/{code}.{format}`: the service definition.
+async fn service_definition(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    let (code, format) = format_of(&file, &query_pairs(&query))?;
+    let definition = services::definition(&state.taxonomy(), &code)
+        .ok_or_else(|| requests::not_found(&format!("Service {code}"), format))?;
+    ok(format, "service_definition", &definition)
+}
+
+/// `GET /open311/v2/requests/{id}.{format}`: one request (an array of one).
+async fn request_one(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    let pairs = query_pairs(&query);
+    let (id, format) = format_of(&file, &pairs)?;
+    let extensions = one(&pairs, "extensions", format)? == Some("true");
+    let taxonomy = state.taxonomy();
+    let lookup = id.clone();
+    let found = state
+        .store
+        .call(move |conn| requests::get_one(conn, &taxonomy, &lookup, extensions))
+        .await
+        .map_err(|e| store_error(e, format))?
+        .ok_or_else(|| requests::not_found(&format!("Demande {id}"), format))?;
+    ok(format, "service_requests", &Value::Array(vec![found]))
+}
+
+/// `GET /open311/v2/tokens/{token}.{format}`.
+async fn token(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    let (token, format) = format_of(&file, &query_pairs(&query))?;
+    let lookup = token.clone();
+    let reference = state
+        .store
+        .call(move |conn| requests::token_reference(conn, &lookup))
+        .await
+        .map_err(|e| store_error(e, format))?
+        .ok_or_else(|| requests::not_found("Jeton", format))?;
+    let value = serde_json::json!([{ "service_request_id": reference, "token": token }]);
+    ok(format, "service_requests", &value)
+}
