@@ -1,0 +1,389 @@
+//! The UI's one door into the engine and the disk: load a snapshot for the screens, save a
+//! capture, keep the draft, settings and followed codes, run a sync, fetch a tracking code.
+//! Components never touch files or the network themselves; they call these methods (local
+//! ones synchronously — saving is instant and offline — and network ones from the app's
+//! action coroutine).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use balade_protocol::envelope::TrackingView;
+use balade_protocol::incident::{Incident, Walk};
+use balade_protocol::taxonomy::Taxonomy;
+
+use crate::engine::photo::{PhotoOptions, prepare_photo};
+use crate::engine::store::{DeviceStore, IncidentDetail, StoreError, write_atomically};
+use crate::ui::capture_form::{CaptureForm, PhotoPick};
+use crate::ui::i18n::Lang;
+use crate::ui::model::{FollowedCode, LocalState, QueueRow, Settings, SyncView};
+use crate::engine::store::LocalState as StoreState;
+
+/// What can go wrong in a UI action; the message is French, for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("impossible d'écrire dans {path} : {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Engine(String),
+    #[error("serveur injoignable ({0}) : vérifiez le réseau et l'adresse du serveur dans Réglages")]
+    Network(String),
+    #[error("code de suivi inconnu : vérifiez les 8 caractères")]
+    UnknownCode,
+    #[error("réponse inattendue du serveur ({0}) : réessayez plus tard")]
+    Unexpected(String),
+}
+
+/// Everything the screens need, read from disk at start and after each action.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub rows: Vec<QueueRow>,
+    pub walk: Option<Walk>,
+    pub past_walks: Vec<Walk>,
+    pub settings: Settings,
+    pub followed: Vec<FollowedCode>,
+    pub draft: Option<CaptureForm>,
+    pub sync: SyncView,
+    pub storage_bytes: u64,
+}
+
+/// Handle shared by the UI (cheap to clone, `Send + Sync` for the launch context).
+#[derive(Clone)]
+pub struct Backend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    data_dir: PathBuf,
+    server_override: Option<String>,
+    location: Box<dyn crate::engine::platform::LocationSource>,
+    store: Mutex<DeviceStore>,
+    /// The walk ended in this session, for the summary screen.
+    last_ended_walk: Mutex<Option<Walk>>,
+}
+
+impl PartialEq for Backend {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+const DRAFT_FILE: &str = "ui-draft.json";
+const SETTINGS_FILE: &str = "ui-settings.json";
+
+impl From<StoreError> for BackendError {
+    fn from(e: StoreError) -> Self {
+        BackendError::Engine(e.to_string())
+    }
+}
+
+impl Backend {
+    /// Opens the device data directory (created if needed) and its store.
+    pub fn open(data_dir: PathBuf, server: Option<String>) -> Result<Backend, BackendError> {
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|source| BackendError::Write { path: data_dir.clone(), source })?;
+        let store = DeviceStore::open(&data_dir)?;
+        if let Some(server) = &server {
+            store.set_server_url(server)?;
+        }
+        Ok(Backend {
+            inner: Arc::new(Inner {
+                data_dir,
+                server_override: server,
+                location: crate::engine::platform::desktop_location(),
+                store: Mutex::new(store),
+                last_ended_walk: Mutex::new(None),
+            }),
+        })
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, DeviceStore> {
+        self.inner.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    /// The platform's current position (GPX replay on desktop when configured).
+    pub fn current_position(
+        &self,
+    ) -> Result<
+        (balade_protocol::incident::Position, crate::engine::platform::PositionSourceKind),
+        crate::engine::platform::LocationError,
+    > {
+        self.inner.location.current()
+    }
+
+    /// The taxonomy the device works with (the last one received, else the shipped one).
+    pub fn taxonomy(&self) -> Taxonomy {
+        self.store().taxonomy().clone()
+    }
+
+    /// Reads everything the screens show. A store error becomes the snapshot's sync error
+    /// rather than an empty screen with no explanation.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut settings = read_settings(&self.inner.data_dir.join(SETTINGS_FILE));
+        let store = self.store();
+        let mut problems = Vec::new();
+        let mut note = |e: StoreError| problems.push(e.to_string());
+        if let Some(server) = self.inner.server_override.clone() {
+            settings.server = server;
+        } else if let Ok(Some(server)) = store.server_url() {
+            settings.server = server;
+        }
+        settings.enrolled = matches!(store.enrollment(), Ok(Some(_)));
+        let items = store.list_queue().unwrap_or_else(|e| {
+            note(e);
+            Vec::new()
+        });
+        let mut rows = Vec::with_capacity(items.len());
+        for item in items {
+            match store.incident_detail(item.id) {
+                Ok(detail) => rows.push(row_from_detail(detail)),
+                Err(e) => note(e),
+            }
+        }
+        let walk = store.current_walk().unwrap_or_else(|e| {
+            note(e);
+            None
+        });
+        let followed = store
+            .followed()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(code, _)| FollowedCode { code, view: None, last_error: None })
+            .collect();
+        let (last_success, last_error) = store.last_sync().unwrap_or((None, None));
+        let storage_bytes = store
+            .storage_used()
+            .map(|s| s.db_bytes + s.photo_bytes)
+            .unwrap_or(0)
+            + file_size(&self.inner.data_dir.join(DRAFT_FILE));
+        drop(store);
+        let last_error = if problems.is_empty() { last_error } else { Some(problems.join(" ; ")) };
+        Snapshot {
+            rows,
+            walk,
+            past_walks: self.inner.last_ended_walk.lock().expect("walk lock").clone().into_iter().collect(),
+            settings,
+            followed,
+            draft: read_json::<CaptureForm>(&self.inner.data_dir.join(DRAFT_FILE)),
+            sync: SyncView { last_success, last_error, ..SyncView::default() },
+            storage_bytes,
+        }
+    }
+
+    /// Saves a captured incident: photos prepared (resized, metadata stripped) and written,
+    /// then the incident queued in one transaction. After this returns it is in the queue.
+    pub fn save_incident(&self, mut incident: Incident, photos: &[PhotoPick]) -> Result<(), BackendError> {
+        let mut store = self.store();
+        let mut refs = Vec::with_capacity(photos.len());
+        for pick in photos {
+            let original = std::fs::read(&pick.path)
+                .map_err(|e| BackendError::Engine(format!("photo {} illisible : {e}", pick.path.display())))?;
+            let prepared = prepare_photo(&original, &PhotoOptions::default())
+                .map_err(|e| BackendError::Engine(e.message_fr()))?;
+            let photo_ref = store.store_photo(&prepared.jpeg, &prepared.photo_ref.mime)?;
+            let thumb = thumbnail_path(&store.photo_path(&photo_ref.sha256));
+            if !thumb.exists() {
+                write_atomically(&thumb, &prepared.thumbnail)
+                    .map_err(|source| BackendError::Write { path: thumb.clone(), source })?;
+            }
+            refs.push(photo_ref);
+        }
+        incident.photos = refs;
+        store.queue_incident(&incident)?;
+        drop(store);
+        self.clear_draft();
+        Ok(())
+    }
+
+    /// Keeps the half-filled form so it survives the app being killed (temp file + rename).
+    pub fn save_draft(&self, form: &CaptureForm) -> Result<(), BackendError> {
+        let path = self.inner.data_dir.join(DRAFT_FILE);
+        if form.is_empty() {
+            self.clear_draft();
+            return Ok(());
+        }
+        write_json_atomic(&path, form)
+    }
+
+    pub fn clear_draft(&self) {
+        let _ = std::fs::remove_file(self.inner.data_dir.join(DRAFT_FILE));
+    }
+
+    /// Starts a walk (ending the open one first, so the agent is never stuck).
+    pub fn start_walk(&self, walk: Walk) -> Result<(), BackendError> {
+        let mut store = self.store();
+        if store.current_walk()?.is_some() {
+            let ended = store.end_walk(chrono::Utc::now())?;
+            *self.inner.last_ended_walk.lock().expect("walk lock") = Some(ended);
+        }
+        store.start_walk(&walk.title, walk.neighbourhood.as_deref(), &walk.participants, walk.started_at)?;
+        Ok(())
+    }
+
+    pub fn end_walk(&self) -> Result<(), BackendError> {
+        let ended = self.store().end_walk(chrono::Utc::now())?;
+        *self.inner.last_ended_walk.lock().expect("walk lock") = Some(ended);
+        Ok(())
+    }
+
+    /// Clears the "unread" mark of an incident the user opened.
+    pub fn mark_read(&self, id: uuid::Uuid) {
+        if let Err(e) = self.store().mark_read(id) {
+            tracing::warn!("mark_read {id}: {e}");
+        }
+    }
+
+    pub fn save_settings(&self, settings: &Settings) -> Result<(), BackendError> {
+        let file = SettingsFile {
+            server: settings.server.clone(),
+            photos_on_wifi_only: settings.photos_on_wifi_only,
+            lang: settings.lang.code().to_string(),
+            device_name: settings.device_name.clone(),
+        };
+        if !settings.server.trim().is_empty() {
+            self.store().set_server_url(settings.server.trim())?;
+        }
+        write_json_atomic(&self.inner.data_dir.join(SETTINGS_FILE), &file)
+    }
+
+    /// Follows a tracking code; returns it normalised.
+    pub fn follow(&self, typed: &str) -> Result<String, BackendError> {
+        Ok(self.store().follow(typed, None)?)
+    }
+
+    /// Writes the unsent part of the local queue as JSON and returns the path and the count.
+    pub fn export_queue(&self) -> Result<(PathBuf, usize), BackendError> {
+        let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+        let path = self.inner.data_dir.join(format!("export-file-{stamp}.json"));
+        let n = self.store().export_queue(&path)?;
+        Ok((path, n))
+    }
+
+    /// Public status of a tracking code (`GET /api/v1/track/{code}`, no auth).
+    pub async fn track(&self, server: &str, code: &str) -> Result<TrackingView, BackendError> {
+        let url = format!("{}/api/v1/track/{code}", server.trim_end_matches('/'));
+        let response = reqwest::get(&url).await.map_err(|e| BackendError::Network(e.to_string()))?;
+        match response.status().as_u16() {
+            200 => response
+                .json::<TrackingView>()
+                .await
+                .map_err(|e| BackendError::Unexpected(e.to_string())),
+            404 => Err(BackendError::UnknownCode),
+            other => Err(BackendError::Unexpected(format!("HTTP {other}"))),
+        }
+    }
+
+    /// Runs one sync (push, photos, feed). Progress goes to `progress` as it happens.
+    pub async fn sync_now(
+        &self,
+        _server: &str,
+        _progress: impl Fn(SyncView) + Send + 'static,
+    ) -> Result<SyncView, BackendError> {
+        Err(BackendError::Engine(
+            "la synchronisation n'est pas encore disponible dans cette version".into(),
+        ))
+    }
+
+    /// Exchanges an enrolment code for a device token.
+    pub async fn enroll(&self, _server: &str, _code: &str) -> Result<(), BackendError> {
+        Err(BackendError::Engine("l'enrôlement n'est pas encore disponible dans cette version".into()))
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct SettingsFile {
+    server: String,
+    photos_on_wifi_only: bool,
+    lang: String,
+    device_name: String,
+}
+
+fn read_settings(path: &Path) -> Settings {
+    let defaults = Settings::default();
+    match read_json::<SettingsFile>(path) {
+        Some(file) => Settings {
+            server: if file.server.is_empty() { defaults.server } else { file.server },
+            photos_on_wifi_only: file.photos_on_wifi_only,
+            lang: Lang::from_code(&file.lang),
+            enrolled: false,
+            device_name: if file.device_name.is_empty() { defaults.device_name } else { file.device_name },
+        },
+        None => defaults,
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// temp file, fsync, rename: a kill leaves either the old or the new file.
+fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), BackendError> {
+    use std::io::Write;
+    let tmp = path.with_extension("json.tmp");
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&serde_json::to_vec_pretty(value).expect("UI state serialises"))?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|source| BackendError::Write { path: path.to_path_buf(), source })
+}
+
+/// Bytes used under `dir` (recursive; unreadable entries count as 0).
+pub fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+/// Where the small preview of a stored photo lives (written at capture).
+pub fn thumbnail_path(photo: &Path) -> PathBuf {
+    photo.with_extension("thumb.jpg")
+}
+
+/// One queue row from the store's detail of an incident.
+fn row_from_detail(detail: IncidentDetail) -> QueueRow {
+    let item = &detail.item;
+    let local_state = match item.local_state {
+        StoreState::Draft => LocalState::Draft,
+        StoreState::Queued => LocalState::Pending,
+        StoreState::Sending => LocalState::Sending,
+        StoreState::Acknowledged if item.n_photos_uploaded < item.n_photos => LocalState::Incomplete,
+        StoreState::Acknowledged => LocalState::Received,
+        StoreState::Frozen => LocalState::Refused,
+    };
+    let photo_paths = detail
+        .photos
+        .iter()
+        .map(|p| {
+            let thumb = thumbnail_path(&p.path);
+            if thumb.exists() { thumb } else { p.path.clone() }
+        })
+        .collect();
+    QueueRow {
+        local_state,
+        reference: item.reference.clone(),
+        tracking_code: item.tracking_code.clone(),
+        last_error: item.last_error_message.clone(),
+        unread: item.unread,
+        photo_paths,
+        timeline: detail.timeline,
+        incident: detail.incident,
+    }
+}

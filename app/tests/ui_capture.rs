@@ -1,0 +1,73 @@
+//! Capture flow in the real components, headless: search "trou" → the Nid-de-poule tile, pick
+//! it, comment, position, save → the queue shows it "en attente"; a draft survives a restart.
+
+mod ui_support;
+
+use dioxus::prelude::Key;
+use ui_support::{Harness, write_photo};
+
+#[test]
+fn searching_trou_then_saving_puts_a_pothole_in_the_queue_as_en_attente() {
+    let mut h = Harness::new();
+    assert!(h.html().contains("Nouveau signalement"), "starts on the capture screen");
+    h.input("search", "trou");
+    let html = h.html();
+    assert!(html.contains("Nid-de-poule"), "{html}");
+    h.click_code("tile", "voirie");
+    let html = h.html();
+    assert!(html.contains("Voirie › Nid-de-poule"), "tile picked category and sub-category: {html}");
+    h.input("comment", "Trou profond devant l'école, 30 cm");
+    h.input("position", "46.1591, -1.1517");
+    h.key("position", Key::Enter, false);
+    assert!(h.html().contains("46.15910, -1.15170"), "{}", h.html());
+    h.click("save");
+    let html = h.html();
+    assert!(html.contains("Signalement enregistré"), "{html}");
+    assert!(html.contains("Rechercher"), "form reset to the tiles: {html}");
+    h.click("nav-queue");
+    let html = h.html();
+    assert!(html.contains("en attente"), "{html}");
+    assert!(html.contains("Trou profond devant l&#39;école, 30 cm") || html.contains("Trou profond devant l'école, 30 cm"), "{html}");
+    assert!(html.contains("Voirie › Nid-de-poule"), "{html}");
+}
+
+#[test]
+fn saving_without_a_position_says_what_to_do_and_keeps_the_form() {
+    let mut h = Harness::new();
+    h.input("search", "tag");
+    h.key("search", Key::Enter, false);
+    h.input("comment", "Tag sur le mur");
+    h.click("save");
+    let html = h.html();
+    assert!(html.contains("position manquante"), "{html}");
+    assert!(html.contains("Propreté"), "still on the form: {html}");
+}
+
+#[test]
+fn a_photo_path_is_attached_and_a_bad_path_is_explained() {
+    let mut h = Harness::new();
+    let photo = write_photo(h.dir.path(), "banc.jpg");
+    h.input("search", "trou");
+    h.key("search", Key::Enter, false);
+    h.input("photo-path", "/nulle/part.jpg");
+    h.click("photo-add");
+    assert!(h.html().contains("Photo introuvable"), "{}", h.html());
+    h.input("photo-path", &photo.display().to_string());
+    h.key("photo-path", Key::Enter, false);
+    let html = h.html();
+    assert!(html.contains("data:image/jpeg;base64,"), "thumbnail shown: {html}");
+    assert!(!html.contains("Photo introuvable"), "{html}");
+}
+
+#[test]
+fn a_draft_survives_the_app_being_closed() {
+    let mut h = Harness::new();
+    h.input("search", "trou");
+    h.key("search", Key::Enter, false);
+    h.change("comment", "commencé avant la coupure");
+    let Harness { dir, .. } = h;
+    let reopened = Harness::in_dir(dir);
+    let html = reopened.html();
+    assert!(html.contains("Voirie › Nid-de-poule"), "draft restored: {html}");
+    assert_eq!(reopened.backend.snapshot().draft.unwrap().comment, "commencé avant la coupure");
+}

@@ -1,0 +1,206 @@
+//! Queue, incident, settings, walk and citizen screens in the real components, headless.
+
+mod ui_support;
+
+use balade_app::ui::model::{LocalState, QueueRow, Screen};
+use balade_protocol::incident::{Incident, Position};
+use balade_protocol::status::{EventKind, State, StatusEvent};
+use ui_support::Harness;
+
+fn incident(comment: &str) -> Incident {
+    Incident {
+        id: uuid::Uuid::now_v7(),
+        walk_id: None,
+        comment: comment.into(),
+        observed_at: "2026-05-01T10:00:00Z".parse().unwrap(),
+        category: "voirie".into(),
+        subcategory: "nid_de_poule".into(),
+        extra: Default::default(),
+        photos: vec![],
+        position: Position::new(46.16, -1.15, Some(5.0)).unwrap(),
+        lambert93: None,
+        address: None,
+        asset: None,
+    }
+}
+
+fn row(comment: &str, local_state: LocalState, timeline: Vec<StatusEvent>) -> QueueRow {
+    QueueRow {
+        incident: incident(comment),
+        local_state,
+        reference: (local_state == LocalState::Received).then(|| "LR-2026-000123".to_string()),
+        tracking_code: (local_state == LocalState::Received).then(|| "ABCD2345".to_string()),
+        last_error: (local_state == LocalState::Refused)
+            .then(|| "Catégorie inconnue du serveur : corrigez-la puis renvoyez".to_string()),
+        unread: !timeline.is_empty(),
+        timeline,
+        photo_paths: vec![],
+    }
+}
+
+fn event(seq: i64, id: uuid::Uuid, kind: EventKind, state: State) -> StatusEvent {
+    StatusEvent {
+        seq,
+        incident_id: id,
+        kind,
+        state,
+        at: "2026-05-02T09:00:00Z".parse().unwrap(),
+        reference: "LR-2026-000123".into(),
+        service: Some("Service Voirie".into()),
+        outside_body: None,
+        note: None,
+        planned_date: None,
+        reason: None,
+        duplicate_of: None,
+        category: None,
+        subcategory: None,
+        address: None,
+    }
+}
+
+#[test]
+fn the_queue_shows_each_local_state_in_french() {
+    let mut h = Harness::new();
+    h.with_model(|m| {
+        m.rows = vec![
+            row("a", LocalState::Pending, vec![]),
+            row("b", LocalState::Sending, vec![]),
+            row("c", LocalState::Received, vec![]),
+            row("d", LocalState::Refused, vec![]),
+            row("e", LocalState::Incomplete, vec![]),
+        ];
+        m.screen = Screen::Queue;
+    });
+    let html = h.html();
+    for label in ["en attente", "envoi…", "reçu", "refusé…", "photos à envoyer", "Synchroniser maintenant", "jamais"] {
+        assert!(html.contains(label), "{label} missing: {html}");
+    }
+    assert!(html.contains("corrigez-la puis renvoyez"), "error says what to do: {html}");
+}
+
+#[test]
+fn the_queue_shows_progress_in_items_and_bytes_while_syncing() {
+    let mut h = Harness::new();
+    h.with_model(|m| {
+        m.screen = Screen::Queue;
+        m.sync.running = true;
+        m.sync.items_done = 2;
+        m.sync.items_total = 5;
+        m.sync.bytes_done = 512 * 1024;
+        m.sync.bytes_total = 2 * 1024 * 1024;
+    });
+    let html = h.html();
+    assert!(html.contains("2/5 signalements"), "{html}");
+    assert!(html.contains("width: 25%"), "{html}");
+    assert!(html.contains("0,5 Mo / 2,0 Mo"), "{html}");
+}
+
+#[test]
+fn the_incident_timeline_shows_the_planned_date_and_the_refusal_reason() {
+    let mut h = Harness::new();
+    let mut scheduled = row("banc", LocalState::Received, vec![]);
+    let id = scheduled.incident.id;
+    let mut planned = event(2, id, EventKind::Scheduled, State::Scheduled);
+    planned.planned_date = Some("2026-06-15".parse().unwrap());
+    planned.note = Some("Équipe voirie secteur nord".into());
+    scheduled.timeline = vec![
+        event(1, id, EventKind::Received, State::Received),
+        event(2, id, EventKind::Routed, State::Routed),
+        planned,
+    ];
+    scheduled.unread = true;
+    let mut refused = row("tag", LocalState::Received, vec![]);
+    let refused_id = refused.incident.id;
+    let mut refusal = event(4, refused_id, EventKind::Refused, State::Refused);
+    refusal.reason = Some("Domaine privé : contactez le syndic".into());
+    refused.timeline = vec![event(3, refused_id, EventKind::Received, State::Received), refusal];
+    h.with_model(|m| {
+        m.rows = vec![scheduled, refused];
+        m.screen = Screen::Queue;
+    });
+    assert!(h.html().contains("unread"), "news marked unread in the queue");
+    h.with_model(|m| m.open_incident(id));
+    let html = h.html();
+    assert!(html.contains("Reçu le 02/05/2026"), "{html}");
+    assert!(html.contains("Transmis à Service Voirie"), "{html}");
+    assert!(html.contains("intervention prévue le 15/06/2026"), "{html}");
+    assert!(html.contains("Équipe voirie secteur nord"), "{html}");
+    assert!(html.contains("Programmé"), "{html}");
+    assert!(html.contains("ABCD2345") && html.contains("LR-2026-000123"), "{html}");
+    h.with_model(|m| {
+        assert!(!m.row(id).unwrap().unread, "opening marks read");
+        m.open_incident(refused_id);
+    });
+    let html = h.html();
+    assert!(html.contains("Refusé — motif : Domaine privé : contactez le syndic"), "{html}");
+}
+
+#[test]
+fn switching_the_language_shows_english_labels_and_is_kept() {
+    let mut h = Harness::new();
+    h.click("nav-settings");
+    assert!(h.html().contains("Réglages"));
+    h.change("lang", "en");
+    let html = h.html();
+    assert!(html.contains("Settings") && html.contains("Server address") && html.contains("Queue"), "{html}");
+    assert!(!html.contains("Adresse du serveur"), "{html}");
+    h.click("nav-capture");
+    assert!(h.html().contains("New report"), "{}", h.html());
+    let Harness { dir, .. } = h;
+    let reopened = Harness::in_dir(dir);
+    assert!(reopened.html().contains("New report"), "language kept after restart");
+}
+
+#[test]
+fn a_walk_is_started_with_a_neighbourhood_and_summarised() {
+    let mut h = Harness::new();
+    h.click("nav-walk");
+    let html = h.html();
+    assert!(html.contains("Villeneuve les Salines") && html.contains("Les Minimes"), "19 comités listed: {html}");
+    h.input("walk-title", "Balade de printemps");
+    h.change("walk-neighbourhood", "Les Minimes");
+    h.input("walk-participants", "Mme Martin, M. Durand");
+    h.click("walk-start");
+    assert!(h.html().contains("Balade en cours : Balade de printemps"), "{}", h.html());
+    h.input("search", "trou");
+    h.key("search", dioxus::prelude::Key::Enter, false);
+    h.input("position", "46.15, -1.15");
+    h.key("position", dioxus::prelude::Key::Enter, false);
+    h.click("save");
+    h.click("nav-walk");
+    h.click("walk-end");
+    let html = h.html();
+    assert!(html.contains("Résumé — Balade de printemps"), "{html}");
+    assert!(html.contains("Les Minimes") && html.contains("Mme Martin, M. Durand"), "{html}");
+    assert!(html.contains("<td>Voirie</td><td>1</td>"), "count per category: {html}");
+}
+
+#[test]
+fn the_citizen_form_refuses_a_bad_code_and_follows_a_good_one() {
+    let mut h = Harness::new();
+    h.with_model(|m| m.settings.server = "http://127.0.0.1:9".into());
+    h.click("nav-track");
+    h.input("track-code", "AB0");
+    h.click("track-submit");
+    run_until(&mut h, |html| html.contains("Code invalide"));
+    h.input("track-code", "abcd-2345");
+    h.click("track-submit");
+    run_until(&mut h, |html| html.contains("ABCD2345") && html.contains("serveur injoignable"));
+    let saved = std::fs::read_to_string(h.dir.path().join("ui-followed.json")).unwrap();
+    assert!(saved.contains("ABCD2345"), "followed code kept: {saved}");
+}
+
+/// Lets the app's coroutine run until the page shows what `done` looks for.
+fn run_until(h: &mut Harness, done: impl Fn(&str) -> bool) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    for _ in 0..200 {
+        h.settle();
+        if done(&h.html()) {
+            return;
+        }
+        runtime.block_on(async {
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(50), h.dom.wait_for_work()).await;
+        });
+    }
+    panic!("never reached: {}", h.html());
+}
