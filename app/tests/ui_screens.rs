@@ -92,7 +92,7 @@ fn the_queue_shows_progress_in_items_and_bytes_while_syncing() {
     let html = h.html();
     assert!(html.contains("2/5 signalements"), "{html}");
     assert!(html.contains("width: 25%"), "{html}");
-    assert!(html.contains("0,5 Mo / 2,0 Mo"), "{html}");
+    assert!(html.contains("512,0 ko / 2,0 Mo"), "{html}");
 }
 
 #[test]
@@ -100,7 +100,7 @@ fn the_incident_timeline_shows_the_planned_date_and_the_refusal_reason() {
     let mut h = Harness::new();
     let mut scheduled = row("banc", LocalState::Received, vec![]);
     let id = scheduled.incident.id;
-    let mut planned = event(2, id, EventKind::Scheduled, State::Scheduled);
+    let mut planned = event(3, id, EventKind::Scheduled, State::Scheduled);
     planned.planned_date = Some("2026-06-15".parse().unwrap());
     planned.note = Some("Équipe voirie secteur nord".into());
     scheduled.timeline = vec![
@@ -111,9 +111,9 @@ fn the_incident_timeline_shows_the_planned_date_and_the_refusal_reason() {
     scheduled.unread = true;
     let mut refused = row("tag", LocalState::Received, vec![]);
     let refused_id = refused.incident.id;
-    let mut refusal = event(4, refused_id, EventKind::Refused, State::Refused);
+    let mut refusal = event(5, refused_id, EventKind::Refused, State::Refused);
     refusal.reason = Some("Domaine privé : contactez le syndic".into());
-    refused.timeline = vec![event(3, refused_id, EventKind::Received, State::Received), refusal];
+    refused.timeline = vec![event(4, refused_id, EventKind::Received, State::Received), refusal];
     h.with_model(|m| {
         m.rows = vec![scheduled, refused];
         m.screen = Screen::Queue;
@@ -177,22 +177,25 @@ fn a_walk_is_started_with_a_neighbourhood_and_summarised() {
 
 #[test]
 fn the_citizen_form_refuses_a_bad_code_and_follows_a_good_one() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let _inside = runtime.enter();
     let mut h = Harness::new();
     h.with_model(|m| m.settings.server = "http://127.0.0.1:9".into());
     h.click("nav-track");
     h.input("track-code", "AB0");
     h.click("track-submit");
-    run_until(&mut h, |html| html.contains("Code invalide"));
+    run_until(&runtime, &mut h, |html| html.contains("Code invalide"));
     h.input("track-code", "abcd-2345");
     h.click("track-submit");
-    run_until(&mut h, |html| html.contains("ABCD2345") && html.contains("serveur injoignable"));
-    let saved = std::fs::read_to_string(h.dir.path().join("ui-followed.json")).unwrap();
-    assert!(saved.contains("ABCD2345"), "followed code kept: {saved}");
+    run_until(&runtime, &mut h, |html| html.contains("ABCD2345") && html.contains("serveur injoignable"));
+    let reopened = balade_app::engine::store::DeviceStore::open(h.dir.path()).unwrap();
+    let followed = reopened.followed().unwrap();
+    assert_eq!(followed.len(), 1, "only the valid code is kept: {followed:?}");
+    assert_eq!(followed[0].0, "ABCD2345");
 }
 
 /// Lets the app's coroutine run until the page shows what `done` looks for.
-fn run_until(h: &mut Harness, done: impl Fn(&str) -> bool) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+fn run_until(runtime: &tokio::runtime::Runtime, h: &mut Harness, done: impl Fn(&str) -> bool) {
     for _ in 0..200 {
         h.settle();
         if done(&h.html()) {
