@@ -31,13 +31,18 @@ pub struct CaptureInput {
 
 /// Prepares the photos, stores them, and queues the incident in the current walk (if any).
 /// Returns the queued incident. Nothing is queued if any photo or field is refused.
-pub fn capture_incident(store: &mut DeviceStore, input: CaptureInput) -> Result<Incident, StoreError> {
+pub fn capture_incident(
+    store: &mut DeviceStore,
+    input: CaptureInput,
+) -> Result<Incident, StoreError> {
     let mut photo_refs = Vec::with_capacity(input.photos.len());
     for original in &input.photos {
         let prepared = prepare_photo(original, &PhotoOptions::default())
             .map_err(|e| StoreError::Invalid(e.message_fr()))?;
         let photo_ref = store.store_photo(&prepared.jpeg, &prepared.photo_ref.mime)?;
-        let thumb = store.photo_path(&photo_ref.sha256).with_extension("thumb.jpg");
+        let thumb = store
+            .photo_path(&photo_ref.sha256)
+            .with_extension("thumb.jpg");
         if !thumb.exists() {
             crate::engine::store::write_atomically(&thumb, &prepared.thumbnail)?;
         }

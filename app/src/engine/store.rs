@@ -16,7 +16,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use balade_protocol::envelope::FeedPage;
-use balade_protocol::incident::{Incident, MAX_COMMENT_CHARS, MAX_PHOTOS, PhotoRef, Walk, sha256_hex};
+use balade_protocol::incident::{
+    Incident, MAX_COMMENT_CHARS, MAX_PHOTOS, PhotoRef, Walk, sha256_hex,
+};
 use balade_protocol::status::{State, StatusEvent};
 use balade_protocol::taxonomy::{self, Taxonomy};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -223,8 +225,14 @@ pub enum RecordDecision {
         tracking_code: Option<String>,
         missing_photos: Vec<String>,
     },
-    Freeze { id: Uuid, code: String, message: String },
-    Requeue { id: Uuid },
+    Freeze {
+        id: Uuid,
+        code: String,
+        message: String,
+    },
+    Requeue {
+        id: Uuid,
+    },
 }
 
 /// Meta keys.
@@ -261,7 +269,11 @@ impl DeviceStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let migrations = Migrations::from_directory(&MIGRATIONS_DIR)?;
         migrations.to_latest(&mut conn)?;
-        let mut store = DeviceStore { conn, dir, taxonomy: taxonomy::la_rochelle() };
+        let mut store = DeviceStore {
+            conn,
+            dir,
+            taxonomy: taxonomy::la_rochelle(),
+        };
         if let Some(json) = store.meta(key::TAXONOMY_JSON)?
             && let Ok(cached) = Taxonomy::from_json(&json)
         {
@@ -301,19 +313,29 @@ impl DeviceStore {
     }
 
     pub fn enrollment(&self) -> Result<Option<Enrollment>, StoreError> {
-        let (Some(server_url), Some(device_id), Some(token)) =
-            (self.meta(key::SERVER_URL)?, self.meta(key::DEVICE_ID)?, self.meta(key::TOKEN)?)
-        else {
+        let (Some(server_url), Some(device_id), Some(token)) = (
+            self.meta(key::SERVER_URL)?,
+            self.meta(key::DEVICE_ID)?,
+            self.meta(key::TOKEN)?,
+        ) else {
             return Ok(None);
         };
         let device_id = Uuid::parse_str(&device_id)
             .map_err(|e| StoreError::Invalid(format!("identifiant d'appareil illisible : {e}")))?;
-        Ok(Some(Enrollment { server_url, device_id, token }))
+        Ok(Some(Enrollment {
+            server_url,
+            device_id,
+            token,
+        }))
     }
 
     pub fn set_enrollment(&mut self, enrollment: &Enrollment) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        set_meta_in(&tx, key::SERVER_URL, enrollment.server_url.trim_end_matches('/'))?;
+        set_meta_in(
+            &tx,
+            key::SERVER_URL,
+            enrollment.server_url.trim_end_matches('/'),
+        )?;
         set_meta_in(&tx, key::DEVICE_ID, &enrollment.device_id.to_string())?;
         set_meta_in(&tx, key::TOKEN, &enrollment.token)?;
         tx.commit()?;
@@ -337,7 +359,10 @@ impl DeviceStore {
     }
 
     pub fn feed_cursor(&self) -> Result<i64, StoreError> {
-        Ok(self.meta(key::FEED_CURSOR)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+        Ok(self
+            .meta(key::FEED_CURSOR)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
     }
 
     /// Records the end of a sync run: its time, and its error (French) or none.
@@ -375,7 +400,9 @@ impl DeviceStore {
         let walk = Walk {
             id: Uuid::now_v7(),
             title: title.to_string(),
-            neighbourhood: neighbourhood.map(str::to_string).filter(|n| !n.trim().is_empty()),
+            neighbourhood: neighbourhood
+                .map(str::to_string)
+                .filter(|n| !n.trim().is_empty()),
             started_at: now,
             ended_at: None,
             participants: participants.to_vec(),
@@ -383,7 +410,11 @@ impl DeviceStore {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO walks (id, body, ended, updated_at) VALUES (?1, ?2, 0, ?3)",
-            params![walk.id.to_string(), serde_json::to_string(&walk)?, now.to_rfc3339()],
+            params![
+                walk.id.to_string(),
+                serde_json::to_string(&walk)?,
+                now.to_rfc3339()
+            ],
         )?;
         set_meta_in(&tx, key::CURRENT_WALK, &walk.id.to_string())?;
         tx.commit()?;
@@ -415,7 +446,11 @@ impl DeviceStore {
         let tx = self.conn.transaction()?;
         tx.execute(
             "UPDATE walks SET body = ?2, ended = 1, updated_at = ?3 WHERE id = ?1",
-            params![walk.id.to_string(), serde_json::to_string(&walk)?, now.to_rfc3339()],
+            params![
+                walk.id.to_string(),
+                serde_json::to_string(&walk)?,
+                now.to_rfc3339()
+            ],
         )?;
         set_meta_in(&tx, key::CURRENT_WALK, "")?;
         tx.commit()?;
@@ -433,7 +468,11 @@ impl DeviceStore {
         if !path.exists() {
             write_atomically(&path, bytes)?;
         }
-        Ok(PhotoRef { sha256, size: bytes.len() as u64, mime: mime.to_string() })
+        Ok(PhotoRef {
+            sha256,
+            size: bytes.len() as u64,
+            mime: mime.to_string(),
+        })
     }
 
     /// Saves an incident as a draft (not validated, not sent). A queued one can go back to draft.
@@ -471,7 +510,9 @@ impl DeviceStore {
 
     /// Every incident, newest first, with its state and photo progress.
     pub fn list_queue(&self) -> Result<Vec<QueueItem>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!("{QUEUE_SELECT} ORDER BY i.created_at DESC, i.id DESC"))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "{QUEUE_SELECT} ORDER BY i.created_at DESC, i.id DESC"
+        ))?;
         let rows = stmt.query_map([], queue_item_from_row)?;
         rows.map(|r| r?.map_err(StoreError::Invalid)).collect()
     }
@@ -496,7 +537,11 @@ impl DeviceStore {
     pub fn incident_detail(&self, id: Uuid) -> Result<IncidentDetail, StoreError> {
         let item = self
             .conn
-            .query_row(&format!("{QUEUE_SELECT} WHERE i.id = ?1"), [id.to_string()], queue_item_from_row)
+            .query_row(
+                &format!("{QUEUE_SELECT} WHERE i.id = ?1"),
+                [id.to_string()],
+                queue_item_from_row,
+            )
             .optional()?
             .ok_or_else(|| StoreError::NotFound(id.to_string()))?
             .map_err(StoreError::Invalid)?;
@@ -558,15 +603,19 @@ impl DeviceStore {
 
     /// The photos of one incident, in order.
     pub fn photos_of(&self, id: Uuid) -> Result<Vec<PhotoRow>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!("{PHOTO_SELECT} WHERE incident_id = ?1 ORDER BY idx"))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "{PHOTO_SELECT} WHERE incident_id = ?1 ORDER BY idx"
+        ))?;
         let rows = stmt.query_map([id.to_string()], |r| photo_row(&self.dir, r))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Clears the "unread" flag set when a status change arrived.
     pub fn mark_read(&self, id: Uuid) -> Result<(), StoreError> {
-        self.conn
-            .execute("UPDATE incidents SET unread = 0 WHERE id = ?1", [id.to_string()])?;
+        self.conn.execute(
+            "UPDATE incidents SET unread = 0 WHERE id = ?1",
+            [id.to_string()],
+        )?;
         Ok(())
     }
 
@@ -574,9 +623,12 @@ impl DeviceStore {
 
     /// Follows a tracking code (normalised); returns the normalised code.
     pub fn follow(&self, typed_code: &str, label: Option<&str>) -> Result<String, StoreError> {
-        let code = balade_protocol::tracking::normalize_tracking_code(typed_code).ok_or_else(|| {
-            StoreError::Invalid(format!("« {typed_code} » n'est pas un code de suivi valide"))
-        })?;
+        let code =
+            balade_protocol::tracking::normalize_tracking_code(typed_code).ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "« {typed_code} » n'est pas un code de suivi valide"
+                ))
+            })?;
         self.conn.execute(
             "INSERT INTO followed_codes (code, added_at, label) VALUES (?1, ?2, ?3)
              ON CONFLICT (code) DO UPDATE SET label = excluded.label",
@@ -587,13 +639,16 @@ impl DeviceStore {
 
     pub fn unfollow(&self, code: &str) -> Result<(), StoreError> {
         let code = balade_protocol::tracking::normalize_tracking_code(code).unwrap_or_default();
-        self.conn.execute("DELETE FROM followed_codes WHERE code = ?1", [code])?;
+        self.conn
+            .execute("DELETE FROM followed_codes WHERE code = ?1", [code])?;
         Ok(())
     }
 
     /// Followed codes with their labels, oldest first.
     pub fn followed(&self) -> Result<Vec<(String, Option<String>)>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT code, label FROM followed_codes ORDER BY added_at")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT code, label FROM followed_codes ORDER BY added_at")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -619,7 +674,9 @@ impl DeviceStore {
     pub fn storage_used(&self) -> Result<StorageUsed, StoreError> {
         let mut db_bytes = 0;
         for name in [DB_FILE, "device.db-wal", "device.db-shm"] {
-            db_bytes += fs::metadata(self.dir.join(name)).map(|m| m.len()).unwrap_or(0);
+            db_bytes += fs::metadata(self.dir.join(name))
+                .map(|m| m.len())
+                .unwrap_or(0);
         }
         let (mut photo_bytes, mut n_photo_files) = (0, 0);
         for entry in fs::read_dir(self.dir.join(PHOTOS_DIR))? {
@@ -629,7 +686,11 @@ impl DeviceStore {
                 n_photo_files += 1;
             }
         }
-        Ok(StorageUsed { db_bytes, photo_bytes, n_photo_files })
+        Ok(StorageUsed {
+            db_bytes,
+            photo_bytes,
+            n_photo_files,
+        })
     }
 
     // ---- sync side --------------------------------------------------------------------------
@@ -665,7 +726,9 @@ impl DeviceStore {
             })?;
             rows.collect::<Result<Vec<_>, _>>()?
         };
-        let feed_cursor = meta_in(&tx, key::FEED_CURSOR)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let feed_cursor = meta_in(&tx, key::FEED_CURSOR)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         tx.commit()?;
         Ok(SyncSnapshot {
             pending_ids,
@@ -677,7 +740,10 @@ impl DeviceStore {
 
     /// Marks these incidents `sending` and returns their bodies and the walks they refer to,
     /// in one transaction (called just before the push request).
-    pub fn claim_for_push(&mut self, ids: &[Uuid]) -> Result<(Vec<Incident>, Vec<Walk>), StoreError> {
+    pub fn claim_for_push(
+        &mut self,
+        ids: &[Uuid],
+    ) -> Result<(Vec<Incident>, Vec<Walk>), StoreError> {
         let tx = self.conn.transaction()?;
         let mut incidents = Vec::with_capacity(ids.len());
         let mut walk_ids = std::collections::BTreeSet::new();
@@ -702,7 +768,9 @@ impl DeviceStore {
         let mut walks = Vec::new();
         for walk_id in walk_ids {
             let body: Option<String> = tx
-                .query_row("SELECT body FROM walks WHERE id = ?1", [&walk_id], |r| r.get(0))
+                .query_row("SELECT body FROM walks WHERE id = ?1", [&walk_id], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             if let Some(body) = body {
                 walks.push(serde_json::from_str(&body)?);
@@ -719,7 +787,12 @@ impl DeviceStore {
         let now = Utc::now().to_rfc3339();
         for decision in decisions {
             match decision {
-                RecordDecision::Acknowledge { id, reference, tracking_code, missing_photos } => {
+                RecordDecision::Acknowledge {
+                    id,
+                    reference,
+                    tracking_code,
+                    missing_photos,
+                } => {
                     tx.execute(
                         "UPDATE incidents SET local_state = 'acknowledged',
                             reference = COALESCE(?2, reference),
@@ -733,7 +806,8 @@ impl DeviceStore {
                         let mut stmt = tx.prepare_cached(
                             "SELECT sha256 FROM photos WHERE incident_id = ?1 AND upload_state != 'uploaded'",
                         )?;
-                        stmt.query_map([id.to_string()], |r| r.get(0))?.collect::<Result<_, _>>()?
+                        stmt.query_map([id.to_string()], |r| r.get(0))?
+                            .collect::<Result<_, _>>()?
                     };
                     for sha in photos.iter().filter(|s| !missing_photos.contains(s)) {
                         mark_uploaded_in(&tx, sha)?;
@@ -773,7 +847,12 @@ impl DeviceStore {
     }
 
     /// Records a tus upload URL and the offset the server confirmed.
-    pub fn set_upload_progress(&self, sha256: &str, url: Option<&str>, offset: u64) -> Result<(), StoreError> {
+    pub fn set_upload_progress(
+        &self,
+        sha256: &str,
+        url: Option<&str>,
+        offset: u64,
+    ) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE photos SET upload_state = 'uploading', upload_url = ?2, upload_offset = ?3,
                 last_error = NULL
@@ -807,7 +886,11 @@ impl DeviceStore {
         for event in &page.events {
             let inserted = tx.execute(
                 "INSERT OR IGNORE INTO status_events (seq, incident_id, raw) VALUES (?1, ?2, ?3)",
-                params![event.seq, event.incident_id.to_string(), serde_json::to_string(event)?],
+                params![
+                    event.seq,
+                    event.incident_id.to_string(),
+                    serde_json::to_string(event)?
+                ],
             )?;
             if inserted == 0 {
                 continue;
@@ -815,7 +898,9 @@ impl DeviceStore {
             n_new += 1;
             apply_event(&tx, event)?;
         }
-        let cursor: i64 = meta_in(&tx, key::FEED_CURSOR)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let cursor: i64 = meta_in(&tx, key::FEED_CURSOR)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let last_seq = page.events.iter().map(|e| e.seq).max().unwrap_or(0);
         let new_cursor = cursor.max(page.next_cursor).max(last_seq);
         set_meta_in(&tx, key::FEED_CURSOR, &new_cursor.to_string())?;
@@ -833,7 +918,8 @@ const QUEUE_SELECT: &str = "SELECT i.id, i.local_state, i.body, i.reference, i.t
            FROM photos p WHERE p.incident_id = i.id)
     FROM incidents i";
 
-const PHOTO_SELECT: &str = "SELECT incident_id, idx, sha256, path, size, mime, upload_state, upload_url,
+const PHOTO_SELECT: &str =
+    "SELECT incident_id, idx, sha256, path, size, mime, upload_state, upload_url,
         upload_offset, last_error FROM photos";
 
 /// Reads a queue row; the inner `Err` is a French message for a row that does not parse.
@@ -847,7 +933,8 @@ fn queue_item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<QueueIt
         let incident: Incident = serde_json::from_str(&body).map_err(|e| format!("{id} : {e}"))?;
         Ok(QueueItem {
             id: incident.id,
-            local_state: LocalState::from_code(&state).ok_or_else(|| format!("état inconnu {state}"))?,
+            local_state: LocalState::from_code(&state)
+                .ok_or_else(|| format!("état inconnu {state}"))?,
             category: incident.category,
             subcategory: incident.subcategory,
             comment: incident.comment,
@@ -944,12 +1031,19 @@ fn apply_event(tx: &Transaction<'_>, event: &StatusEvent) -> Result<(), StoreErr
     Ok(())
 }
 
-fn validate_incident(taxonomy: &Taxonomy, dir: &Path, incident: &Incident) -> Result<(), StoreError> {
+fn validate_incident(
+    taxonomy: &Taxonomy,
+    dir: &Path,
+    incident: &Incident,
+) -> Result<(), StoreError> {
     use balade_protocol::taxonomy::TaxonomyError;
     taxonomy.validate_incident(incident).map_err(|e| {
         StoreError::Invalid(match e {
             TaxonomyError::UnknownCategory(c) => format!("catégorie inconnue : {c}"),
-            TaxonomyError::UnknownSubcategory { category, subcategory } => {
+            TaxonomyError::UnknownSubcategory {
+                category,
+                subcategory,
+            } => {
                 format!("sous-catégorie inconnue : {subcategory} (catégorie {category})")
             }
             TaxonomyError::Field { field, problem } => format!("champ {field} : {problem}"),
@@ -966,14 +1060,22 @@ fn validate_incident(taxonomy: &Taxonomy, dir: &Path, incident: &Incident) -> Re
         )));
     }
     if incident.photos.len() > MAX_PHOTOS {
-        return Err(StoreError::Invalid(format!("au plus {MAX_PHOTOS} photos par signalement")));
+        return Err(StoreError::Invalid(format!(
+            "au plus {MAX_PHOTOS} photos par signalement"
+        )));
     }
     for photo in &incident.photos {
         if !photo.has_valid_hash() {
-            return Err(StoreError::Invalid(format!("empreinte de photo invalide : {}", photo.sha256)));
+            return Err(StoreError::Invalid(format!(
+                "empreinte de photo invalide : {}",
+                photo.sha256
+            )));
         }
         if !dir.join(PHOTOS_DIR).join(&photo.sha256).is_file() {
-            return Err(StoreError::Invalid(format!("photo absente du stockage : {}", photo.sha256)));
+            return Err(StoreError::Invalid(format!(
+                "photo absente du stockage : {}",
+                photo.sha256
+            )));
         }
     }
     Ok(())
@@ -989,7 +1091,11 @@ fn upsert_incident(
 ) -> Result<(), StoreError> {
     let id = incident.id.to_string();
     let existing: Option<String> = tx
-        .query_row("SELECT local_state FROM incidents WHERE id = ?1", [&id], |r| r.get(0))
+        .query_row(
+            "SELECT local_state FROM incidents WHERE id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
         .optional()?;
     if let Some(existing) = existing.as_deref().and_then(LocalState::from_code)
         && !matches!(existing, LocalState::Draft | LocalState::Queued)
@@ -1022,7 +1128,14 @@ fn upsert_incident(
     for (idx, photo) in incident.photos.iter().enumerate() {
         let path = format!("{PHOTOS_DIR}/{}", photo.sha256);
         debug_assert!(dir.join(&path).parent().is_some());
-        insert.execute(params![id, idx as i64, photo.sha256, path, photo.size as i64, photo.mime])?;
+        insert.execute(params![
+            id,
+            idx as i64,
+            photo.sha256,
+            path,
+            photo.size as i64,
+            photo.mime
+        ])?;
     }
     Ok(())
 }

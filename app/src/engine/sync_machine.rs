@@ -44,14 +44,21 @@ pub enum FailureKind {
     /// 401: the token is unknown; stop and ask the user to re-enrol.
     Unauthorized,
     /// Another 4xx with the server's error code and French message: retrying will not help.
-    Refused { status: u16, code: String, message: String },
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
 }
 
 impl FailureKind {
     fn is_retryable(&self) -> bool {
         matches!(
             self,
-            FailureKind::Network | FailureKind::Timeout | FailureKind::Server(_) | FailureKind::NotEnvelope
+            FailureKind::Network
+                | FailureKind::Timeout
+                | FailureKind::Server(_)
+                | FailureKind::NotEnvelope
         )
     }
 
@@ -89,23 +96,59 @@ pub enum UploadFailure {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A run starts from what the store holds.
-    Start { snapshot: SyncSnapshot, now: Duration },
+    Start {
+        snapshot: SyncSnapshot,
+        now: Duration,
+    },
     /// The user asked to sync now: skip any wait.
-    SyncNow { now: Duration },
+    SyncNow {
+        now: Duration,
+    },
     /// The push of the current batch got a valid envelope. `photo_sizes` gives the size of
     /// each photo the pushed records reference (from their bodies), for byte progress.
-    Pushed { results: Vec<PushItemResult>, photo_sizes: Vec<(String, u64)>, now: Duration },
-    PushFailed { kind: FailureKind, now: Duration },
+    Pushed {
+        results: Vec<PushItemResult>,
+        photo_sizes: Vec<(String, u64)>,
+        now: Duration,
+    },
+    PushFailed {
+        kind: FailureKind,
+        now: Duration,
+    },
     /// Bytes confirmed by the server for the current photo.
-    UploadProgress { sha256: String, offset: u64 },
-    UploadDone { sha256: String, now: Duration },
-    UploadFailed { sha256: String, failure: UploadFailure, now: Duration },
-    FeedPage { page: FeedPage, now: Duration },
-    FeedFailed { kind: FailureKind, now: Duration },
-    TaxonomyFetched { version: String, now: Duration },
-    TaxonomyFailed { kind: FailureKind, now: Duration },
+    UploadProgress {
+        sha256: String,
+        offset: u64,
+    },
+    UploadDone {
+        sha256: String,
+        now: Duration,
+    },
+    UploadFailed {
+        sha256: String,
+        failure: UploadFailure,
+        now: Duration,
+    },
+    FeedPage {
+        page: FeedPage,
+        now: Duration,
+    },
+    FeedFailed {
+        kind: FailureKind,
+        now: Duration,
+    },
+    TaxonomyFetched {
+        version: String,
+        now: Duration,
+    },
+    TaxonomyFailed {
+        kind: FailureKind,
+        now: Duration,
+    },
     /// Time passes (monotonic, from any origin; may jump).
-    Tick { now: Duration },
+    Tick {
+        now: Duration,
+    },
 }
 
 /// What the driver must do next.
@@ -116,11 +159,19 @@ pub enum Action {
     /// Apply these record decisions to the store, in one transaction.
     ApplyPush(Vec<RecordDecision>),
     /// Upload (or resume) this photo; `offset` is the last offset the store knows.
-    UploadPhoto { sha256: String, offset: u64 },
+    UploadPhoto {
+        sha256: String,
+        offset: u64,
+    },
     /// The server lacks the photo again: forget the upload URL and offset; record why (French).
-    ForgetUpload { sha256: String, reason: String },
+    ForgetUpload {
+        sha256: String,
+        reason: String,
+    },
     /// Read the feed after this cursor.
-    FetchFeed { since: i64 },
+    FetchFeed {
+        since: i64,
+    },
     /// Apply this page and its cursor to the store, in one transaction.
     ApplyFeed(FeedPage),
     FetchTaxonomy,
@@ -273,10 +324,19 @@ impl SyncMachine {
                 None => Vec::new(),
             },
             Event::Tick { now } => self.tick(now),
-            Event::Pushed { results, photo_sizes, .. } => self.pushed(results, photo_sizes),
+            Event::Pushed {
+                results,
+                photo_sizes,
+                ..
+            } => self.pushed(results, photo_sizes),
             Event::PushFailed { kind, now } => {
-                let Step::Push(batch) = &self.step else { return Vec::new() };
-                let requeue = batch.iter().map(|id| RecordDecision::Requeue { id: *id }).collect();
+                let Step::Push(batch) = &self.step else {
+                    return Vec::new();
+                };
+                let requeue = batch
+                    .iter()
+                    .map(|id| RecordDecision::Requeue { id: *id })
+                    .collect();
                 let mut actions = vec![Action::ApplyPush(requeue)];
                 actions.extend(self.failed(kind, now));
                 actions
@@ -292,7 +352,9 @@ impl SyncMachine {
                 Vec::new()
             }
             Event::UploadDone { sha256, .. } => {
-                let Step::Upload(task) = &self.step else { return Vec::new() };
+                let Step::Upload(task) = &self.step else {
+                    return Vec::new();
+                };
                 if task.sha256 != sha256 {
                     return Vec::new();
                 }
@@ -301,9 +363,15 @@ impl SyncMachine {
                 self.n_failures = 0;
                 self.next_step()
             }
-            Event::UploadFailed { sha256, failure, now } => self.upload_failed(sha256, failure, now),
+            Event::UploadFailed {
+                sha256,
+                failure,
+                now,
+            } => self.upload_failed(sha256, failure, now),
             Event::FeedPage { page, .. } => self.feed_page(page),
-            Event::FeedFailed { kind, now } | Event::TaxonomyFailed { kind, now } => self.failed(kind, now),
+            Event::FeedFailed { kind, now } | Event::TaxonomyFailed { kind, now } => {
+                self.failed(kind, now)
+            }
             Event::TaxonomyFetched { version, .. } => {
                 self.taxonomy_version = version;
                 self.n_failures = 0;
@@ -324,18 +392,26 @@ impl SyncMachine {
     fn next_step(&mut self) -> Vec<Action> {
         self.waiting = None;
         if !self.pending.is_empty() {
-            let n = self.pending.len().min(self.config.batch_size.clamp(1, MAX_PUSH_BATCH));
+            let n = self
+                .pending
+                .len()
+                .min(self.config.batch_size.clamp(1, MAX_PUSH_BATCH));
             let batch: Vec<Uuid> = self.pending.drain(..n).collect();
             self.step = Step::Push(batch.clone());
             return vec![Action::PushBatch(batch)];
         }
         if let Some(task) = self.photos.pop_front() {
-            let action = Action::UploadPhoto { sha256: task.sha256.clone(), offset: task.offset };
+            let action = Action::UploadPhoto {
+                sha256: task.sha256.clone(),
+                offset: task.offset,
+            };
             self.step = Step::Upload(task);
             return vec![action];
         }
         self.step = Step::Feed(self.feed_cursor);
-        vec![Action::FetchFeed { since: self.feed_cursor }]
+        vec![Action::FetchFeed {
+            since: self.feed_cursor,
+        }]
     }
 
     /// Re-issues the current step after a wait.
@@ -343,7 +419,10 @@ impl SyncMachine {
         self.waiting = None;
         match &self.step {
             Step::Push(batch) => vec![Action::PushBatch(batch.clone())],
-            Step::Upload(task) => vec![Action::UploadPhoto { sha256: task.sha256.clone(), offset: task.offset }],
+            Step::Upload(task) => vec![Action::UploadPhoto {
+                sha256: task.sha256.clone(),
+                offset: task.offset,
+            }],
             Step::Feed(since) => vec![Action::FetchFeed { since: *since }],
             Step::Taxonomy => vec![Action::FetchTaxonomy],
             Step::Finished => Vec::new(),
@@ -351,7 +430,9 @@ impl SyncMachine {
     }
 
     fn tick(&mut self, now: Duration) -> Vec<Action> {
-        let Some((wake_at, decided)) = self.waiting else { return Vec::new() };
+        let Some((wake_at, decided)) = self.waiting else {
+            return Vec::new();
+        };
         if now >= wake_at {
             return self.reissue();
         }
@@ -361,8 +442,14 @@ impl SyncMachine {
         vec![Action::Wait(remaining)]
     }
 
-    fn pushed(&mut self, results: Vec<PushItemResult>, photo_sizes: Vec<(String, u64)>) -> Vec<Action> {
-        let Step::Push(batch) = &self.step else { return Vec::new() };
+    fn pushed(
+        &mut self,
+        results: Vec<PushItemResult>,
+        photo_sizes: Vec<(String, u64)>,
+    ) -> Vec<Action> {
+        let Step::Push(batch) = &self.step else {
+            return Vec::new();
+        };
         let batch = batch.clone();
         let by_id: HashMap<Uuid, &PushItemResult> = results.iter().map(|r| (r.id, r)).collect();
         let mut decisions = Vec::with_capacity(batch.len());
@@ -394,8 +481,14 @@ impl SyncMachine {
                         };
                         self.report.n_frozen += 1;
                         self.progress.items_done += 1;
-                        self.report.frozen.push((*id, code.clone(), message.clone()));
-                        RecordDecision::Freeze { id: *id, code, message }
+                        self.report
+                            .frozen
+                            .push((*id, code.clone(), message.clone()));
+                        RecordDecision::Freeze {
+                            id: *id,
+                            code,
+                            message,
+                        }
                     }
                 },
             };
@@ -412,7 +505,11 @@ impl SyncMachine {
         let sizes: HashMap<String, u64> = photo_sizes.into_iter().collect();
         for sha256 in missing {
             let size = sizes.get(&sha256).copied().unwrap_or(0);
-            self.enqueue_photo(PhotoTask { sha256, size, offset: 0 });
+            self.enqueue_photo(PhotoTask {
+                sha256,
+                size,
+                offset: 0,
+            });
         }
         let mut actions = vec![Action::ApplyPush(decisions)];
         if !unlisted.is_empty() {
@@ -427,8 +524,15 @@ impl SyncMachine {
         actions
     }
 
-    fn upload_failed(&mut self, sha256: String, failure: UploadFailure, now: Duration) -> Vec<Action> {
-        let Step::Upload(task) = &mut self.step else { return Vec::new() };
+    fn upload_failed(
+        &mut self,
+        sha256: String,
+        failure: UploadFailure,
+        now: Duration,
+    ) -> Vec<Action> {
+        let Step::Upload(task) = &mut self.step else {
+            return Vec::new();
+        };
         if task.sha256 != sha256 {
             return Vec::new();
         }
@@ -438,7 +542,10 @@ impl SyncMachine {
                 self.progress.bytes_done -= task.offset.min(self.progress.bytes_done);
                 task.offset = 0;
                 let reason = "envoi interrompu côté serveur : reprise depuis le début".to_string();
-                let mut actions = vec![Action::ForgetUpload { sha256: sha256.clone(), reason }];
+                let mut actions = vec![Action::ForgetUpload {
+                    sha256: sha256.clone(),
+                    reason,
+                }];
                 actions.extend(self.failed(FailureKind::Network, now));
                 actions
             }
@@ -451,8 +558,10 @@ impl SyncMachine {
                 let reason = "la photo reçue par le serveur ne correspond pas à l'original \
                               (fichier abîmé sur l'appareil ?)"
                     .to_string();
-                let mut actions =
-                    vec![Action::ForgetUpload { sha256: sha256.clone(), reason: reason.clone() }];
+                let mut actions = vec![Action::ForgetUpload {
+                    sha256: sha256.clone(),
+                    reason: reason.clone(),
+                }];
                 if give_up {
                     self.report.photo_problems.push((sha256, reason));
                     actions.extend(self.next_step());
@@ -469,7 +578,9 @@ impl SyncMachine {
     }
 
     fn feed_page(&mut self, page: FeedPage) -> Vec<Action> {
-        let Step::Feed(since) = self.step else { return Vec::new() };
+        let Step::Feed(since) = self.step else {
+            return Vec::new();
+        };
         self.n_failures = 0;
         self.server_taxonomy_version = Some(page.taxonomy_version.clone());
         self.report.n_feed_events += page.events.iter().filter(|e| e.seq > since).count();
@@ -481,7 +592,9 @@ impl SyncMachine {
         let mut actions = vec![Action::ApplyFeed(page)];
         if has_more && advanced {
             self.step = Step::Feed(self.feed_cursor);
-            actions.push(Action::FetchFeed { since: self.feed_cursor });
+            actions.push(Action::FetchFeed {
+                since: self.feed_cursor,
+            });
             return actions;
         }
         // Drained (or a server that claims more without advancing: stop paging, no loop).
@@ -505,7 +618,11 @@ impl SyncMachine {
         if !kind.is_retryable() {
             return self.stop(Outcome::Failed(kind));
         }
-        if self.config.max_retries.is_some_and(|max| self.n_failures >= max) {
+        if self
+            .config
+            .max_retries
+            .is_some_and(|max| self.n_failures >= max)
+        {
             return self.stop(Outcome::Failed(kind));
         }
         let delay = self.backoff_delay(self.n_failures);

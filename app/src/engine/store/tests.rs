@@ -7,7 +7,11 @@ use balade_protocol::status::EventKind;
 
 pub(crate) fn sample_incident(store: &DeviceStore, with_photo: bool) -> Incident {
     let photos = if with_photo {
-        vec![store.store_photo(format!("photo {}", Uuid::now_v7()).as_bytes(), "image/jpeg").unwrap()]
+        vec![
+            store
+                .store_photo(format!("photo {}", Uuid::now_v7()).as_bytes(), "image/jpeg")
+                .unwrap(),
+        ]
     } else {
         vec![]
     };
@@ -57,7 +61,10 @@ fn queue_claim_acknowledge_round_trip() {
     let mut store = DeviceStore::open(dir.path()).unwrap();
     let incident = sample_incident(&store, true);
     store.queue_incident(&incident).unwrap();
-    assert_eq!(store.sync_snapshot().unwrap().pending_ids, vec![incident.id]);
+    assert_eq!(
+        store.sync_snapshot().unwrap().pending_ids,
+        vec![incident.id]
+    );
 
     let (claimed, walks) = store.claim_for_push(&[incident.id]).unwrap();
     assert_eq!(claimed, vec![incident.clone()]);
@@ -79,9 +86,18 @@ fn queue_claim_acknowledge_round_trip() {
     assert_eq!(detail.photos[0].upload_state, UploadState::Missing);
     let snapshot = store.sync_snapshot().unwrap();
     assert!(snapshot.pending_ids.is_empty());
-    assert_eq!(snapshot.photos_to_upload, vec![PhotoTask { sha256: sha.clone(), size: incident.photos[0].size, offset: 0 }]);
+    assert_eq!(
+        snapshot.photos_to_upload,
+        vec![PhotoTask {
+            sha256: sha.clone(),
+            size: incident.photos[0].size,
+            offset: 0
+        }]
+    );
 
-    store.set_upload_progress(&sha, Some("/api/v1/uploads/x"), 3).unwrap();
+    store
+        .set_upload_progress(&sha, Some("/api/v1/uploads/x"), 3)
+        .unwrap();
     assert_eq!(store.sync_snapshot().unwrap().photos_to_upload[0].offset, 3);
     store.mark_photo_uploaded(&sha).unwrap();
     assert!(store.sync_snapshot().unwrap().photos_to_upload.is_empty());
@@ -99,7 +115,11 @@ fn freeze_and_requeue_decisions() {
     store.claim_for_push(&[a.id, b.id]).unwrap();
     store
         .apply_push(&[
-            RecordDecision::Freeze { id: a.id, code: "id_conflict".into(), message: "conflit".into() },
+            RecordDecision::Freeze {
+                id: a.id,
+                code: "id_conflict".into(),
+                message: "conflit".into(),
+            },
             RecordDecision::Requeue { id: b.id },
         ])
         .unwrap();
@@ -109,7 +129,10 @@ fn freeze_and_requeue_decisions() {
     assert_eq!(state_of(&store, b.id), LocalState::Queued);
     // A frozen record is not editable any more.
     assert!(store.queue_incident(&a).is_err());
-    assert_eq!(store.export_queue(&dir.path().join("export.json")).unwrap(), 2);
+    assert_eq!(
+        store.export_queue(&dir.path().join("export.json")).unwrap(),
+        2
+    );
 }
 
 #[test]
@@ -148,10 +171,21 @@ fn feed_page_applied_twice_changes_nothing() {
     assert_eq!(after.timeline.len(), 2);
     assert_eq!(store.feed_cursor().unwrap(), 9);
     // An older page replayed never moves the cursor back.
-    let old = FeedPage { events: vec![page.events[0].clone()], next_cursor: 5, ..page.clone() };
+    let old = FeedPage {
+        events: vec![page.events[0].clone()],
+        next_cursor: 5,
+        ..page.clone()
+    };
     store.apply_feed_page(&old).unwrap();
     assert_eq!(store.feed_cursor().unwrap(), 9);
-    assert_eq!(store.incident_detail(incident.id).unwrap().item.server_state, Some(State::Scheduled));
+    assert_eq!(
+        store
+            .incident_detail(incident.id)
+            .unwrap()
+            .item
+            .server_state,
+        Some(State::Scheduled)
+    );
 }
 
 #[test]
@@ -160,12 +194,34 @@ fn invalid_incidents_are_refused_in_french() {
     let mut store = DeviceStore::open(dir.path()).unwrap();
     let good = sample_incident(&store, false);
     let cases: Vec<(Incident, &str)> = vec![
-        (Incident { category: "nope".into(), ..good.clone() }, "catégorie inconnue"),
-        (Incident { subcategory: "nope".into(), ..good.clone() }, "sous-catégorie inconnue"),
-        (Incident { comment: "x".repeat(MAX_COMMENT_CHARS + 1), ..good.clone() }, "trop long"),
         (
             Incident {
-                photos: vec![PhotoRef { sha256: "a".repeat(64), size: 1, mime: "image/jpeg".into() }],
+                category: "nope".into(),
+                ..good.clone()
+            },
+            "catégorie inconnue",
+        ),
+        (
+            Incident {
+                subcategory: "nope".into(),
+                ..good.clone()
+            },
+            "sous-catégorie inconnue",
+        ),
+        (
+            Incident {
+                comment: "x".repeat(MAX_COMMENT_CHARS + 1),
+                ..good.clone()
+            },
+            "trop long",
+        ),
+        (
+            Incident {
+                photos: vec![PhotoRef {
+                    sha256: "a".repeat(64),
+                    size: 1,
+                    mime: "image/jpeg".into(),
+                }],
                 ..good.clone()
             },
             "photo absente",
@@ -173,7 +229,10 @@ fn invalid_incidents_are_refused_in_french() {
     ];
     for (incident, expected) in cases {
         let message = store.queue_incident(&incident).unwrap_err().to_string();
-        assert!(message.contains(expected), "{message} should contain {expected}");
+        assert!(
+            message.contains(expected),
+            "{message} should contain {expected}"
+        );
     }
     assert!(store.list_queue().unwrap().is_empty());
 }
@@ -183,8 +242,14 @@ fn photos_are_written_atomically_and_temp_files_cleaned_at_open() {
     let dir = tempfile::tempdir().unwrap();
     let store = DeviceStore::open(dir.path()).unwrap();
     let photo = store.store_photo(b"jpeg bytes", "image/jpeg").unwrap();
-    assert_eq!(std::fs::read(store.photo_path(&photo.sha256)).unwrap(), b"jpeg bytes");
-    let orphan = dir.path().join(PHOTOS_DIR).join(format!("{}.tmp-123", photo.sha256));
+    assert_eq!(
+        std::fs::read(store.photo_path(&photo.sha256)).unwrap(),
+        b"jpeg bytes"
+    );
+    let orphan = dir
+        .path()
+        .join(PHOTOS_DIR)
+        .join(format!("{}.tmp-123", photo.sha256));
     std::fs::write(&orphan, b"half").unwrap();
     drop(store);
     let store = DeviceStore::open(dir.path()).unwrap();
@@ -197,19 +262,31 @@ fn walks_enrolment_and_following() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = DeviceStore::open(dir.path()).unwrap();
     let now = Utc::now();
-    let walk = store.start_walk("Balade Tasdon", Some("Tasdon"), &["Élu".into()], now).unwrap();
+    let walk = store
+        .start_walk("Balade Tasdon", Some("Tasdon"), &["Élu".into()], now)
+        .unwrap();
     assert!(store.start_walk("Autre", None, &[], now).is_err());
     assert_eq!(store.current_walk().unwrap().unwrap().id, walk.id);
     assert_eq!(store.end_walk(now).unwrap().ended_at, Some(now));
     assert!(store.current_walk().unwrap().is_none());
 
     assert!(store.enrollment().unwrap().is_none());
-    let enrollment = Enrollment { server_url: "http://x/".into(), device_id: Uuid::now_v7(), token: "t".into() };
+    let enrollment = Enrollment {
+        server_url: "http://x/".into(),
+        device_id: Uuid::now_v7(),
+        token: "t".into(),
+    };
     store.set_enrollment(&enrollment).unwrap();
     let reopened = DeviceStore::open(dir.path()).unwrap();
-    assert_eq!(reopened.enrollment().unwrap().unwrap().server_url, "http://x");
+    assert_eq!(
+        reopened.enrollment().unwrap().unwrap().server_url,
+        "http://x"
+    );
 
-    assert_eq!(store.follow("abcd-efgh", Some("mon banc")).unwrap(), "ABCDEFGH");
+    assert_eq!(
+        store.follow("abcd-efgh", Some("mon banc")).unwrap(),
+        "ABCDEFGH"
+    );
     assert!(store.follow("0000", None).is_err());
     assert_eq!(store.followed().unwrap().len(), 1);
     store.unfollow("ABCDEFGH").unwrap();

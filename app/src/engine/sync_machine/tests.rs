@@ -23,10 +23,22 @@ fn summary(action: &Action) -> String {
             let parts: Vec<String> = decisions
                 .iter()
                 .map(|d| match d {
-                    RecordDecision::Acknowledge { id, missing_photos, .. } => {
-                        format!("ack:{}{}", name(id), if missing_photos.is_empty() { "" } else { "+missing" })
+                    RecordDecision::Acknowledge {
+                        id, missing_photos, ..
+                    } => {
+                        format!(
+                            "ack:{}{}",
+                            name(id),
+                            if missing_photos.is_empty() {
+                                ""
+                            } else {
+                                "+missing"
+                            }
+                        )
                     }
-                    RecordDecision::Freeze { id, code, .. } => format!("frozen:{}({code})", name(id)),
+                    RecordDecision::Freeze { id, code, .. } => {
+                        format!("frozen:{}({code})", name(id))
+                    }
                     RecordDecision::Requeue { id } => format!("requeue:{}", name(id)),
                 })
                 .collect();
@@ -55,7 +67,11 @@ fn snapshot(pending: &[u8], photos: &[(&str, u64)], cursor: i64) -> SyncSnapshot
         pending_ids: pending.iter().map(|n| id(*n)).collect(),
         photos_to_upload: photos
             .iter()
-            .map(|(sha, offset)| PhotoTask { sha256: sha.to_string(), size: 1000, offset: *offset })
+            .map(|(sha, offset)| PhotoTask {
+                sha256: sha.to_string(),
+                size: 1000,
+                offset: *offset,
+            })
             .collect(),
         feed_cursor: cursor,
         taxonomy_version: "v1".into(),
@@ -63,7 +79,10 @@ fn snapshot(pending: &[u8], photos: &[(&str, u64)], cursor: i64) -> SyncSnapshot
 }
 
 fn start(pending: &[u8], photos: &[(&str, u64)], cursor: i64) -> Event {
-    Event::Start { snapshot: snapshot(pending, photos, cursor), now: Duration::ZERO }
+    Event::Start {
+        snapshot: snapshot(pending, photos, cursor),
+        now: Duration::ZERO,
+    }
 }
 
 fn result(n: u8, outcome: PushOutcome, missing: &[&str]) -> PushItemResult {
@@ -82,11 +101,18 @@ fn result(n: u8, outcome: PushOutcome, missing: &[&str]) -> PushItemResult {
 }
 
 fn pushed(results: Vec<PushItemResult>) -> Event {
-    Event::Pushed { results, photo_sizes: vec![("s1".into(), 1000)], now: Duration::ZERO }
+    Event::Pushed {
+        results,
+        photo_sizes: vec![("s1".into(), 1000)],
+        now: Duration::ZERO,
+    }
 }
 
 fn push_failed(kind: FailureKind) -> Event {
-    Event::PushFailed { kind, now: Duration::ZERO }
+    Event::PushFailed {
+        kind,
+        now: Duration::ZERO,
+    }
 }
 
 fn page(seqs: &[i64], next_cursor: i64, has_more: bool, taxonomy_version: &str) -> Event {
@@ -123,7 +149,11 @@ fn page(seqs: &[i64], next_cursor: i64, has_more: bool, taxonomy_version: &str) 
 }
 
 fn upload_failed(sha: &str, failure: UploadFailure) -> Event {
-    Event::UploadFailed { sha256: sha.into(), failure, now: Duration::ZERO }
+    Event::UploadFailed {
+        sha256: sha.into(),
+        failure,
+        now: Duration::ZERO,
+    }
 }
 
 fn tick(now: Duration) -> Event {
@@ -132,7 +162,10 @@ fn tick(now: Duration) -> Event {
 
 /// Runs the events through a fresh machine and compares the actions after each one.
 fn check(case: &str, max_retries: Option<u32>, steps: Vec<(Event, &str)>) -> SyncMachine {
-    let config = SyncConfig { max_retries, ..SyncConfig::default() };
+    let config = SyncConfig {
+        max_retries,
+        ..SyncConfig::default()
+    };
     let mut machine = SyncMachine::new(config, 42);
     for (i, (event, expected)) in steps.into_iter().enumerate() {
         let actions = machine.handle(event);
@@ -145,41 +178,77 @@ fn check(case: &str, max_retries: Option<u32>, steps: Vec<(Event, &str)>) -> Syn
 #[test]
 fn captive_portal() {
     // 200 text/html (or JSON without `protocol`) is never an ack: requeue and retry, then give up.
-    check("captive_portal", Some(1), vec![
-        (start(&[1, 2], &[], 0), "push ab"),
-        (push_failed(FailureKind::NotEnvelope), "apply requeue:a requeue:b | wait"),
-        (tick(YEAR), "push ab"),
-        (push_failed(FailureKind::NotEnvelope), "apply requeue:a requeue:b | done failed NotEnvelope"),
-    ]);
+    check(
+        "captive_portal",
+        Some(1),
+        vec![
+            (start(&[1, 2], &[], 0), "push ab"),
+            (
+                push_failed(FailureKind::NotEnvelope),
+                "apply requeue:a requeue:b | wait",
+            ),
+            (tick(YEAR), "push ab"),
+            (
+                push_failed(FailureKind::NotEnvelope),
+                "apply requeue:a requeue:b | done failed NotEnvelope",
+            ),
+        ],
+    );
     // An envelope that does not list a record does not acknowledge it.
-    check("captive_portal_partial_envelope", Some(0), vec![
-        (start(&[1, 2], &[], 0), "push ab"),
-        (pushed(vec![result(1, PushOutcome::Created, &[])]), "apply ack:a requeue:b | done failed NotEnvelope"),
-    ]);
+    check(
+        "captive_portal_partial_envelope",
+        Some(0),
+        vec![
+            (start(&[1, 2], &[], 0), "push ab"),
+            (
+                pushed(vec![result(1, PushOutcome::Created, &[])]),
+                "apply ack:a requeue:b | done failed NotEnvelope",
+            ),
+        ],
+    );
 }
 
 #[test]
 fn lost_ack() {
     // The server committed but the answer was lost: the retry gets the same success.
-    check("lost_ack", None, vec![
-        (start(&[1], &[], 0), "push a"),
-        (push_failed(FailureKind::Network), "apply requeue:a | wait"),
-        (Event::SyncNow { now: Duration::from_millis(1) }, "push a"),
-        (pushed(vec![result(1, PushOutcome::AlreadyStored, &[])]), "apply ack:a | feed 0"),
-        (page(&[], 0, false, "v1"), "applyfeed 0 | done complete"),
-    ]);
+    check(
+        "lost_ack",
+        None,
+        vec![
+            (start(&[1], &[], 0), "push a"),
+            (push_failed(FailureKind::Network), "apply requeue:a | wait"),
+            (
+                Event::SyncNow {
+                    now: Duration::from_millis(1),
+                },
+                "push a",
+            ),
+            (
+                pushed(vec![result(1, PushOutcome::AlreadyStored, &[])]),
+                "apply ack:a | feed 0",
+            ),
+            (page(&[], 0, false, "v1"), "applyfeed 0 | done complete"),
+        ],
+    );
 }
 
 #[test]
 fn same_id_diff_body() {
-    let machine = check("same_id_diff_body", None, vec![
-        (start(&[1, 2], &[], 0), "push ab"),
-        (
-            pushed(vec![result(1, PushOutcome::Conflict, &[]), result(2, PushOutcome::Created, &[])]),
-            "apply frozen:a(id_conflict) ack:b | feed 0",
-        ),
-        (page(&[], 0, false, "v1"), "applyfeed 0 | done incomplete"),
-    ]);
+    let machine = check(
+        "same_id_diff_body",
+        None,
+        vec![
+            (start(&[1, 2], &[], 0), "push ab"),
+            (
+                pushed(vec![
+                    result(1, PushOutcome::Conflict, &[]),
+                    result(2, PushOutcome::Created, &[]),
+                ]),
+                "apply frozen:a(id_conflict) ack:b | feed 0",
+            ),
+            (page(&[], 0, false, "v1"), "applyfeed 0 | done incomplete"),
+        ],
+    );
     assert_eq!(machine.report.frozen[0].0, id(1));
     assert!(machine.report.frozen[0].2.contains("identifiant"));
 }
@@ -187,87 +256,179 @@ fn same_id_diff_body() {
 #[test]
 fn truncated_photo() {
     // 460: forget the upload, retry once from 0, then report the photo as a problem.
-    let machine = check("truncated_photo", None, vec![
-        (start(&[], &[("s1", 400)], 0), "upload s1@400"),
-        (upload_failed("s1", UploadFailure::ChecksumMismatch), "forget s1 | upload s1@0"),
-        (upload_failed("s1", UploadFailure::ChecksumMismatch), "forget s1 | feed 0"),
-        (page(&[], 0, false, "v1"), "applyfeed 0 | done incomplete"),
-    ]);
+    let machine = check(
+        "truncated_photo",
+        None,
+        vec![
+            (start(&[], &[("s1", 400)], 0), "upload s1@400"),
+            (
+                upload_failed("s1", UploadFailure::ChecksumMismatch),
+                "forget s1 | upload s1@0",
+            ),
+            (
+                upload_failed("s1", UploadFailure::ChecksumMismatch),
+                "forget s1 | feed 0",
+            ),
+            (page(&[], 0, false, "v1"), "applyfeed 0 | done incomplete"),
+        ],
+    );
     assert_eq!(machine.report.photo_problems.len(), 1);
     assert!(machine.report.photo_problems[0].1.contains("abîmé"));
-    check("local_file_damaged", None, vec![
-        (start(&[], &[("s1", 0)], 0), "upload s1@0"),
-        (upload_failed("s1", UploadFailure::LocalFileDamaged("fichier absent".into())), "feed 0"),
-        (page(&[], 0, false, "v1"), "applyfeed 0 | done incomplete"),
-    ]);
+    check(
+        "local_file_damaged",
+        None,
+        vec![
+            (start(&[], &[("s1", 0)], 0), "upload s1@0"),
+            (
+                upload_failed(
+                    "s1",
+                    UploadFailure::LocalFileDamaged("fichier absent".into()),
+                ),
+                "feed 0",
+            ),
+            (page(&[], 0, false, "v1"), "applyfeed 0 | done incomplete"),
+        ],
+    );
 }
 
 #[test]
 fn record_without_photo() {
     // The record is acknowledged while its photo upload fails: it stays incomplete ...
-    check("record_without_photo_first_run", Some(0), vec![
-        (start(&[1], &[], 0), "push a"),
-        (pushed(vec![result(1, PushOutcome::Created, &["s1"])]), "apply ack:a+missing | upload s1@0"),
-        (
-            upload_failed("s1", UploadFailure::Request(FailureKind::Network)),
-            "done failed Network",
-        ),
-    ]);
+    check(
+        "record_without_photo_first_run",
+        Some(0),
+        vec![
+            (start(&[1], &[], 0), "push a"),
+            (
+                pushed(vec![result(1, PushOutcome::Created, &["s1"])]),
+                "apply ack:a+missing | upload s1@0",
+            ),
+            (
+                upload_failed("s1", UploadFailure::Request(FailureKind::Network)),
+                "done failed Network",
+            ),
+        ],
+    );
     // ... and heals on the next run, resuming from the stored offset.
-    let machine = check("record_without_photo_next_run", None, vec![
-        (start(&[], &[("s1", 600)], 0), "upload s1@600"),
-        (Event::UploadProgress { sha256: "s1".into(), offset: 800 }, ""),
-        (Event::UploadDone { sha256: "s1".into(), now: Duration::ZERO }, "feed 0"),
-        (page(&[], 0, false, "v1"), "applyfeed 0 | done complete"),
-    ]);
+    let machine = check(
+        "record_without_photo_next_run",
+        None,
+        vec![
+            (start(&[], &[("s1", 600)], 0), "upload s1@600"),
+            (
+                Event::UploadProgress {
+                    sha256: "s1".into(),
+                    offset: 800,
+                },
+                "",
+            ),
+            (
+                Event::UploadDone {
+                    sha256: "s1".into(),
+                    now: Duration::ZERO,
+                },
+                "feed 0",
+            ),
+            (page(&[], 0, false, "v1"), "applyfeed 0 | done complete"),
+        ],
+    );
     assert_eq!(machine.progress().bytes_done, 1000);
     assert_eq!(machine.progress().bytes_total, 1000);
     // A vanished upload id restarts from 0.
-    check("upload_gone", None, vec![
-        (start(&[], &[("s1", 600)], 0), "upload s1@600"),
-        (upload_failed("s1", UploadFailure::UploadGone), "forget s1 | wait"),
-        (tick(YEAR), "upload s1@0"),
-    ]);
+    check(
+        "upload_gone",
+        None,
+        vec![
+            (start(&[], &[("s1", 600)], 0), "upload s1@600"),
+            (
+                upload_failed("s1", UploadFailure::UploadGone),
+                "forget s1 | wait",
+            ),
+            (tick(YEAR), "upload s1@0"),
+        ],
+    );
 }
 
 #[test]
 fn feed_replay() {
     // Pages are followed while the cursor advances; a page replayed (events ≤ cursor) counts no
     // new event; a server claiming `has_more` without advancing does not make the device loop.
-    let machine = check("feed_replay", None, vec![
-        (start(&[], &[], 5), "feed 5"),
-        (page(&[6, 7], 7, true, "v1"), "applyfeed 7 | feed 7"),
-        (page(&[6, 7], 7, true, "v1"), "applyfeed 7 | done complete"),
-    ]);
+    let machine = check(
+        "feed_replay",
+        None,
+        vec![
+            (start(&[], &[], 5), "feed 5"),
+            (page(&[6, 7], 7, true, "v1"), "applyfeed 7 | feed 7"),
+            (page(&[6, 7], 7, true, "v1"), "applyfeed 7 | done complete"),
+        ],
+    );
     assert_eq!(machine.report.n_feed_events, 2);
-    check("feed_failure_retries", Some(2), vec![
-        (start(&[], &[], 0), "feed 0"),
-        (Event::FeedFailed { kind: FailureKind::Server(503), now: Duration::ZERO }, "wait"),
-        (tick(YEAR), "feed 0"),
-        (page(&[1], 1, false, "v1"), "applyfeed 1 | done complete"),
-    ]);
+    check(
+        "feed_failure_retries",
+        Some(2),
+        vec![
+            (start(&[], &[], 0), "feed 0"),
+            (
+                Event::FeedFailed {
+                    kind: FailureKind::Server(503),
+                    now: Duration::ZERO,
+                },
+                "wait",
+            ),
+            (tick(YEAR), "feed 0"),
+            (page(&[1], 1, false, "v1"), "applyfeed 1 | done complete"),
+        ],
+    );
 }
 
 #[test]
 fn taxonomy_refresh_when_version_differs() {
-    check("taxonomy", None, vec![
-        (start(&[], &[], 0), "feed 0"),
-        (page(&[], 0, false, "v2"), "applyfeed 0 | taxonomy"),
-        (Event::TaxonomyFetched { version: "v2".into(), now: Duration::ZERO }, "done complete"),
-    ]);
+    check(
+        "taxonomy",
+        None,
+        vec![
+            (start(&[], &[], 0), "feed 0"),
+            (page(&[], 0, false, "v2"), "applyfeed 0 | taxonomy"),
+            (
+                Event::TaxonomyFetched {
+                    version: "v2".into(),
+                    now: Duration::ZERO,
+                },
+                "done complete",
+            ),
+        ],
+    );
 }
 
 #[test]
 fn unauthorized_stops_and_asks_to_re_enrol() {
-    check("unauthorized", None, vec![
-        (start(&[1], &[], 0), "push a"),
-        (push_failed(FailureKind::Unauthorized), "apply requeue:a | done reenroll"),
-    ]);
-    let refused = FailureKind::Refused { status: 400, code: "unsupported_protocol".into(), message: "x".into() };
-    check("refused_batch", None, vec![
-        (start(&[1], &[], 0), "push a"),
-        (push_failed(refused.clone()), &format!("apply requeue:a | done failed {refused:?}")),
-    ]);
+    check(
+        "unauthorized",
+        None,
+        vec![
+            (start(&[1], &[], 0), "push a"),
+            (
+                push_failed(FailureKind::Unauthorized),
+                "apply requeue:a | done reenroll",
+            ),
+        ],
+    );
+    let refused = FailureKind::Refused {
+        status: 400,
+        code: "unsupported_protocol".into(),
+        message: "x".into(),
+    };
+    check(
+        "refused_batch",
+        None,
+        vec![
+            (start(&[1], &[], 0), "push a"),
+            (
+                push_failed(refused.clone()),
+                &format!("apply requeue:a | done failed {refused:?}"),
+            ),
+        ],
+    );
 }
 
 #[test]
@@ -276,9 +437,17 @@ fn clock_skew() {
     // and a jump forward wakes the machine at once.
     let mut machine = SyncMachine::new(SyncConfig::default(), 7);
     let t0 = 2 * YEAR + Duration::from_secs(1000);
-    machine.handle(Event::Start { snapshot: snapshot(&[1], &[], 0), now: t0 });
-    let actions = machine.handle(Event::PushFailed { kind: FailureKind::Timeout, now: t0 });
-    let Some(Action::Wait(decided)) = actions.last().cloned() else { panic!("{actions:?}") };
+    machine.handle(Event::Start {
+        snapshot: snapshot(&[1], &[], 0),
+        now: t0,
+    });
+    let actions = machine.handle(Event::PushFailed {
+        kind: FailureKind::Timeout,
+        now: t0,
+    });
+    let Some(Action::Wait(decided)) = actions.last().cloned() else {
+        panic!("{actions:?}")
+    };
     assert!(decided <= BACKOFF_BASE);
     let back = machine.handle(tick(t0 - 2 * YEAR));
     match back.as_slice() {
@@ -294,18 +463,26 @@ fn clock_skew() {
 fn backoff_bounds_and_jitter() {
     let mut machine = SyncMachine::new(SyncConfig::default(), 1);
     for attempt in 0..40u32 {
-        let ceiling = BACKOFF_BASE.saturating_mul(2u32.saturating_pow(attempt.min(31))).min(BACKOFF_CAP);
+        let ceiling = BACKOFF_BASE
+            .saturating_mul(2u32.saturating_pow(attempt.min(31)))
+            .min(BACKOFF_CAP);
         let mut lowest = Duration::MAX;
         let mut highest = Duration::ZERO;
         for _ in 0..200 {
             let delay = machine.backoff_delay(attempt);
-            assert!(delay <= ceiling, "attempt {attempt}: {delay:?} > {ceiling:?}");
+            assert!(
+                delay <= ceiling,
+                "attempt {attempt}: {delay:?} > {ceiling:?}"
+            );
             lowest = lowest.min(delay);
             highest = highest.max(delay);
         }
         // Full jitter: spread over the whole [0, ceiling] range, not clustered near the ceiling.
         assert!(lowest < ceiling / 4, "attempt {attempt}: lowest {lowest:?}");
-        assert!(highest > ceiling * 3 / 4, "attempt {attempt}: highest {highest:?}");
+        assert!(
+            highest > ceiling * 3 / 4,
+            "attempt {attempt}: highest {highest:?}"
+        );
     }
     assert!(machine.backoff_delay(u32::MAX) <= BACKOFF_CAP);
     // Deterministic per seed, different across seeds.
@@ -316,11 +493,23 @@ fn backoff_bounds_and_jitter() {
     assert_eq!(delays(3), delays(3));
     assert_ne!(delays(3), delays(4));
     // SyncNow skips the wait.
-    check("sync_now", None, vec![
-        (start(&[1], &[], 0), "push a"),
-        (push_failed(FailureKind::Server(502)), "apply requeue:a | wait"),
-        (Event::SyncNow { now: Duration::ZERO }, "push a"),
-    ]);
+    check(
+        "sync_now",
+        None,
+        vec![
+            (start(&[1], &[], 0), "push a"),
+            (
+                push_failed(FailureKind::Server(502)),
+                "apply requeue:a | wait",
+            ),
+            (
+                Event::SyncNow {
+                    now: Duration::ZERO,
+                },
+                "push a",
+            ),
+        ],
+    );
 }
 
 #[test]
@@ -333,7 +522,10 @@ fn pushes_go_in_batches_of_at_most_500() {
         feed_cursor: 0,
         taxonomy_version: "v1".into(),
     };
-    let mut actions = machine.handle(Event::Start { snapshot, now: Duration::ZERO });
+    let mut actions = machine.handle(Event::Start {
+        snapshot,
+        now: Duration::ZERO,
+    });
     let mut sizes = Vec::new();
     while let Some(Action::PushBatch(batch)) = actions.last().cloned() {
         sizes.push(batch.len());
@@ -345,7 +537,11 @@ fn pushes_go_in_batches_of_at_most_500() {
             missing_photos: vec![],
             error: None,
         });
-        actions = machine.handle(Event::Pushed { results: results.collect(), photo_sizes: vec![], now: Duration::ZERO });
+        actions = machine.handle(Event::Pushed {
+            results: results.collect(),
+            photo_sizes: vec![],
+            now: Duration::ZERO,
+        });
     }
     assert_eq!(sizes, [500, 500, 201]);
     assert_eq!(machine.progress().items_done, 1201);
