@@ -12,6 +12,7 @@ use balade_protocol::incident::{Incident, Walk};
 use balade_protocol::taxonomy::Taxonomy;
 
 use crate::engine::photo::{PhotoOptions, prepare_photo};
+use crate::engine::sync_client::{SharedStore, SyncOptions};
 use crate::engine::store::{DeviceStore, IncidentDetail, StoreError, write_atomically};
 use crate::ui::capture_form::{CaptureForm, PhotoPick};
 use crate::ui::i18n::Lang;
@@ -56,7 +57,7 @@ struct Inner {
     data_dir: PathBuf,
     server_override: Option<String>,
     location: Box<dyn crate::engine::platform::LocationSource>,
-    store: Mutex<DeviceStore>,
+    store: SharedStore,
     /// The walk ended in this session, for the summary screen.
     last_ended_walk: Mutex<Option<Walk>>,
 }
@@ -90,7 +91,7 @@ impl Backend {
                 data_dir,
                 server_override: server,
                 location: crate::engine::platform::desktop_location(),
-                store: Mutex::new(store),
+                store: Arc::new(Mutex::new(store)),
                 last_ended_walk: Mutex::new(None),
             }),
         })
@@ -264,32 +265,49 @@ impl Backend {
 
     /// Public status of a tracking code (`GET /api/v1/track/{code}`, no auth).
     pub async fn track(&self, server: &str, code: &str) -> Result<TrackingView, BackendError> {
-        let url = format!("{}/api/v1/track/{code}", server.trim_end_matches('/'));
-        let response = reqwest::get(&url).await.map_err(|e| BackendError::Network(e.to_string()))?;
-        match response.status().as_u16() {
-            200 => response
-                .json::<TrackingView>()
-                .await
-                .map_err(|e| BackendError::Unexpected(e.to_string())),
-            404 => Err(BackendError::UnknownCode),
-            other => Err(BackendError::Unexpected(format!("HTTP {other}"))),
-        }
+        crate::engine::sync_client::track(server, code)
+            .await
+            .map_err(|e| BackendError::Network(e.to_string()))
     }
 
-    /// Runs one sync (push, photos, feed). Progress goes to `progress` as it happens.
+    /// Runs one sync (push, photos, feed) with a few quick retries; the UI's button is the
+    /// "sync now". Progress goes to `progress` as it happens. A failure is returned in plain
+    /// French; the store also keeps it as the last sync error.
     pub async fn sync_now(
         &self,
         _server: &str,
-        _progress: impl Fn(SyncView) + Send + 'static,
+        progress: impl Fn(SyncView) + Send + 'static,
     ) -> Result<SyncView, BackendError> {
-        Err(BackendError::Engine(
-            "la synchronisation n'est pas encore disponible dans cette version".into(),
-        ))
+        let mut options = SyncOptions::default();
+        options.config.max_retries = Some(2);
+        let mut on_progress = move |p: crate::engine::sync_machine::Progress| {
+            progress(SyncView {
+                running: true,
+                items_done: p.items_done,
+                items_total: p.items_total,
+                bytes_done: p.bytes_done,
+                bytes_total: p.bytes_total,
+                ..SyncView::default()
+            })
+        };
+        let report = crate::engine::sync_client::run_sync(&self.inner.store, options, &mut on_progress)
+            .await
+            .map_err(|e| BackendError::Engine(e.to_string()))?;
+        match crate::engine::sync_client::report_error_fr(&report) {
+            Some(problem) if matches!(report.outcome, crate::engine::sync_machine::Outcome::Failed(_) | crate::engine::sync_machine::Outcome::ReEnrollRequired) => {
+                Err(BackendError::Engine(problem))
+            }
+            _ => Ok(SyncView { last_success: Some(chrono::Utc::now()), ..SyncView::default() }),
+        }
     }
 
-    /// Exchanges an enrolment code for a device token.
-    pub async fn enroll(&self, _server: &str, _code: &str) -> Result<(), BackendError> {
-        Err(BackendError::Engine("l'enrôlement n'est pas encore disponible dans cette version".into()))
+    /// Exchanges an enrolment code for a device token (kept in the store).
+    pub async fn enroll(&self, server: &str, code: &str) -> Result<(), BackendError> {
+        let name = read_settings(&self.inner.data_dir.join(SETTINGS_FILE)).device_name;
+        crate::engine::sync_client::enroll(&self.inner.store, server, code, &name)
+            .await
+            .map(|_| ())
+            .map_err(|e| BackendError::Network(e.to_string()))
     }
 }
 
@@ -331,21 +349,6 @@ fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), 
         std::fs::rename(&tmp, path)
     };
     write().map_err(|source| BackendError::Write { path: path.to_path_buf(), source })
-}
-
-/// Bytes used under `dir` (recursive; unreadable entries count as 0).
-pub fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
-        })
-        .sum()
 }
 
 fn file_size(path: &Path) -> u64 {
