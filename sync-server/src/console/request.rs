@@ -92,7 +92,7 @@ fn render(user: &ConsoleUser, taxonomy: &Taxonomy, config: &ConsoleConfig, page:
                                     p.muted { "Photo pas encore reçue (" (&photo.sha256[..12]) "…)" }
                                 }
                                 @if photo.present {
-                                    form.action method="post" action={ (base) "/action" } {
+                                    form.action method="post" action={ (base) "/action" } data-action="photo_visibility" {
                                         (csrf_field(user))
                                         input type="hidden" name="action" value="photo_visibility";
                                         input type="hidden" name="photo" value=(photo.sha256);
