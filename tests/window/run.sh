@@ -34,27 +34,33 @@ wait_for() { # wait_for FILE PATTERN (up to 60 s)
   return 1
 }
 
-# 1. server on a free port, enrolment
+# 1. server on a free port, enrolment (BALADE_WINDOW_OFFLINE=1: capture part only, no server)
+DEV="$WORK/device"
+if [[ -n "${BALADE_WINDOW_OFFLINE:-}" ]]; then
+  URL="http://127.0.0.1:9"
+else
 "$BIN/balade-sync" serve --data "$WORK/server" --listen 127.0.0.1:0 >"$WORK/server.log" 2>&1 &
 PIDS+=($!)
 wait_for "$WORK/server.log" "listening on http://" || fail "server did not start: $(cat "$WORK/server.log")"
 URL="$(grep -o 'http://[0-9.:]*' "$WORK/server.log" | head -1)"
 CODE="$("$BIN/balade-sync" --data "$WORK/server" enroll --name fenetre | tail -1)"
-DEV="$WORK/device"
 "$BIN/balade" --data "$DEV" --server "$URL" enroll "$CODE"
+fi
 
 # 2. the window
 "$BIN/balade" --data "$DEV" --server "$URL" >"$WORK/app.log" 2>&1 &
 PIDS+=($!)
 wait_for "$WORK/app.log" "balade-ui: first render" || fail "window never rendered: $(cat "$WORK/app.log")"
-WID="$(xdotool search --sync --name '^Balade$' | head -1)"
-xdotool windowactivate --sync "$WID" 2>/dev/null || xdotool windowfocus --sync "$WID"
+WID="$(xdotool search --sync --onlyvisible --name "^Balade$" | head -1)"
+xdotool windowactivate "$WID" 2>/dev/null || xdotool windowfocus "$WID" 2>/dev/null || true
 sleep 1
 xdotool mousemove --window "$WID" 500 140 click 1   # the search box, top of the capture screen
 shot "01-capture"
 
 # 3. capture: "trou" + Enter picks Nid-de-poule, comment at full speed, photo path, position
-COMMENT="Trou profond devant le n°12, roues de vélo prises : 30 cm — urgent !"
+# Non-ASCII: é, à, ç type reliably through xdotool under Xvfb; "°" and "—" were dropped by
+# xdotool's keysym remapping in a first run (not by the app), so they are left out.
+COMMENT="Trou profond devant le numero 12, roues de vélo prises a 30 cm : tres dangereux !"
 PHOTO="$WORK/photo.jpg"
 /usr/bin/convert -size 640x480 xc:steelblue -fill white -draw "circle 320,240 320,100" "$PHOTO"
 xdotool type --delay 0 "trou"
@@ -89,6 +95,8 @@ PY
 xdotool key F3
 sleep 0.5
 shot "05-queue"
+
+if [[ -n "${BALADE_WINDOW_OFFLINE:-}" ]]; then echo "offline window test passed; screenshots in $ART"; exit 0; fi
 
 # 5. sync from the window (F5), then the operator schedules it, then sync again
 xdotool key F5

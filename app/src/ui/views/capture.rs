@@ -50,7 +50,6 @@ fn CategoryPicker() -> Element {
     let tiles = m.capture.tiles(&m.taxonomy, lang);
     let walk_title = m.walk.as_ref().map(|w| w.title.clone());
     drop(m);
-    let first = tiles.first().cloned();
     let pick_backend = backend.clone();
     let pick = move |category: String, sub: Option<String>| {
         let mut m = model.write();
@@ -77,8 +76,14 @@ fn CategoryPicker() -> Element {
             },
             oninput: move |e| model.write().capture.query = e.value(),
             onkeydown: move |e| {
+                // Read the tiles now, not from this render: fast typing can send Enter before
+                // the re-render that follows the last keystroke.
+                let first = {
+                    let m = model.read();
+                    m.capture.tiles(&m.taxonomy, m.lang()).into_iter().next()
+                };
                 if e.key() == Key::Enter
-                    && let Some(tile) = first.clone()
+                    && let Some(tile) = first
                 {
                     pick_first(tile.category, tile.subcategory);
                 }
