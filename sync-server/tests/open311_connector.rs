@@ -26,9 +26,19 @@ async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Seen>>) {
             let shared = shared.clone();
             async move {
                 let mut seen = shared.lock().unwrap();
-                let h = |n: &str| headers.get(n).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-                seen.attempts.push((h("x-balade-signature"), h("idempotency-key"), body));
-                if seen.attempts.len() <= fail_first { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK }
+                let h = |n: &str| {
+                    headers
+                        .get(n)
+                        .map(|v| v.to_str().unwrap().to_string())
+                        .unwrap_or_default()
+                };
+                seen.attempts
+                    .push((h("x-balade-signature"), h("idempotency-key"), body));
+                if seen.attempts.len() <= fail_first {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::OK
+                }
             }
         }),
     );
@@ -50,13 +60,22 @@ fn fast() -> RetryPolicy {
 async fn post_request(s: &open311_support::Server, service: &str, sub: &str) -> String {
     let key = s.key.clone();
     let (status, _, body) = s
-        .post_form("/open311/v2/requests.json", &[
-            ("api_key", &key), ("service_code", service), ("lat", "46.16"), ("long", "-1.15"),
-            ("attribute[subcategory]", sub),
-        ])
+        .post_form(
+            "/open311/v2/requests.json",
+            &[
+                ("api_key", &key),
+                ("service_code", service),
+                ("lat", "46.16"),
+                ("long", "-1.15"),
+                ("attribute[subcategory]", sub),
+            ],
+        )
         .await;
     assert_eq!(status, 201, "{body}");
-    json(&body)[0]["service_request_id"].as_str().unwrap().to_string()
+    json(&body)[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 async fn wait_for(mut done: impl FnMut() -> bool) {
@@ -76,14 +95,23 @@ async fn a_failing_receiver_is_retried_with_the_same_signed_delivery_until_it_su
     let (url, seen) = receiver(2).await;
     let secret = "0123456789abcdef-secret";
     let taxonomy = s.state.taxonomy();
-    s.state.store.with_conn(|c| Ok(set_connector(c, &taxonomy, "voirie", &url, secret, 5).unwrap())).unwrap();
+    s.state
+        .store
+        .with_conn(|c| Ok(set_connector(c, &taxonomy, "voirie", &url, secret, 5).unwrap()))
+        .unwrap();
     let reference = post_request(&s, "voirie", "nid_de_poule").await;
     let _other = post_request(&s, "proprete", "tags").await; // no connector: no delivery
     let worker = balade_sync::open311::spawn_connector_worker(s.state.clone(), fast());
     let delivered = || {
         s.state
             .store
-            .with_conn(|c| Ok(c.query_row("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'delivered'", [], |r| r.get::<_, i64>(0))?))
+            .with_conn(|c| {
+                Ok(c.query_row(
+                    "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'delivered'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )?)
+            })
             .unwrap()
             == 1
     };
@@ -92,14 +120,28 @@ async fn a_failing_receiver_is_retried_with_the_same_signed_delivery_until_it_su
     let seen = seen.lock().unwrap();
     assert_eq!(seen.attempts.len(), 3);
     let (sig, key, body) = &seen.attempts[0];
-    assert!(seen.attempts.iter().all(|a| &a.1 == key && &a.2 == body && &a.0 == sig));
+    assert!(
+        seen.attempts
+            .iter()
+            .all(|a| &a.1 == key && &a.2 == body && &a.0 == sig)
+    );
     assert_eq!(sig, &signature(secret, body.as_bytes()));
     let body = json(body);
     assert_eq!(body["request"]["service_request_id"], reference.as_str());
     let request_id = body["request"]["id"].as_str().unwrap();
     assert_eq!(key, &format!("{request_id}:{}", body["event"]["seq"]));
     assert_eq!(s.count("webhook_deliveries"), 1);
-    let (attempts,): (i64,) = s.state.store.with_conn(|c| Ok(c.query_row("SELECT attempts FROM webhook_deliveries", [], |r| Ok((r.get(0)?,)))?)).unwrap();
+    let (attempts,): (i64,) = s
+        .state
+        .store
+        .with_conn(|c| {
+            Ok(
+                c.query_row("SELECT attempts FROM webhook_deliveries", [], |r| {
+                    Ok((r.get(0)?,))
+                })?,
+            )
+        })
+        .unwrap();
     assert_eq!(attempts, 3);
 }
 
@@ -108,13 +150,24 @@ async fn an_always_failing_receiver_ends_in_the_dead_letter_list() {
     let s = start().await;
     let (url, seen) = receiver(usize::MAX).await;
     let taxonomy = s.state.taxonomy();
-    s.state.store.with_conn(|c| Ok(set_connector(c, &taxonomy, "voirie", &url, "another-long-secret", 3).unwrap())).unwrap();
+    s.state
+        .store
+        .with_conn(|c| {
+            Ok(set_connector(c, &taxonomy, "voirie", &url, "another-long-secret", 3).unwrap())
+        })
+        .unwrap();
     let reference = post_request(&s, "voirie", "tampon").await;
     let worker = balade_sync::open311::spawn_connector_worker(s.state.clone(), fast());
     let dead = || {
         s.state
             .store
-            .with_conn(|c| Ok(c.query_row("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'dead'", [], |r| r.get::<_, i64>(0))?))
+            .with_conn(|c| {
+                Ok(c.query_row(
+                    "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'dead'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )?)
+            })
             .unwrap()
             == 1
     };
@@ -122,11 +175,28 @@ async fn an_always_failing_receiver_ends_in_the_dead_letter_list() {
     worker.abort();
     assert_eq!(seen.lock().unwrap().attempts.len(), 3);
 
-    let r = s.client.get(format!("{}/api/v1/admin/connectors/dead-letters", s.base)).send().await.unwrap();
+    let r = s
+        .client
+        .get(format!("{}/api/v1/admin/connectors/dead-letters", s.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let r = s.client.get(format!("{}/api/v1/admin/connectors/dead-letters", s.base)).header("x-api-key", "wrong").send().await.unwrap();
+    let r = s
+        .client
+        .get(format!("{}/api/v1/admin/connectors/dead-letters", s.base))
+        .header("x-api-key", "wrong")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let r = s.client.get(format!("{}/api/v1/admin/connectors/dead-letters", s.base)).header("x-api-key", &s.key).send().await.unwrap();
+    let r = s
+        .client
+        .get(format!("{}/api/v1/admin/connectors/dead-letters", s.base))
+        .header("x-api-key", &s.key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let list = json(&r.text().await.unwrap());
     assert_eq!(list[0]["service_request_id"], reference.as_str());
@@ -145,7 +215,9 @@ fn connector_configuration_is_checked() {
         ("voirie", "ftp://x", "sixteen-chars-ok", false),
         ("voirie", "http://127.0.0.1:9/x", "short", false),
     ] {
-        let got = store.with_conn(|c| Ok(set_connector(c, &taxonomy, service, url, secret, 3).is_ok())).unwrap();
+        let got = store
+            .with_conn(|c| Ok(set_connector(c, &taxonomy, service, url, secret, 3).is_ok()))
+            .unwrap();
         assert_eq!(got, ok, "{service} {url} {secret}");
     }
 }

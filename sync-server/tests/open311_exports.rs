@@ -12,7 +12,8 @@ use balade_sync::open311::exports::{ExportFilter, cli_export};
 use balade_sync::store::requests::{InsertOutcome, Source, insert_incident};
 
 fn paris_csv() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/incidents/paris_dansmarue_10k/raw_data.csv")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/incidents/paris_dansmarue_10k/raw_data.csv")
 }
 
 /// Loads the Paris reports as Open311-source requests (category mapped from the Paris type).
@@ -22,14 +23,25 @@ fn load_paris(data_dir: &std::path::Path) -> usize {
     let mut reader = csv::Reader::from_path(paris_csv()).unwrap();
     let headers = reader.headers().unwrap().clone();
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
-    let (c_type, c_addr, c_date, c_point) = (col("type"), col("adresse"), col("datedecl"), col("geo_point_2d"));
+    let (c_type, c_addr, c_date, c_point) = (
+        col("type"),
+        col("adresse"),
+        col("datedecl"),
+        col("geo_point_2d"),
+    );
     let mut incidents = Vec::new();
     for record in reader.records() {
         let record = record.unwrap();
         let point = &record[c_point];
         let number = |key: &str| -> f64 {
             let rest = point.split(&format!("'{key}': ")).nth(1).unwrap();
-            rest.trim_end_matches('}').split(',').next().unwrap().trim().parse().unwrap()
+            rest.trim_end_matches('}')
+                .split(',')
+                .next()
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
         };
         let (category, subcategory) = match &record[c_type] {
             t if t.starts_with("Graffitis") => ("proprete", "tags"),
@@ -49,7 +61,10 @@ fn load_paris(data_dir: &std::path::Path) -> usize {
             photos: vec![],
             position: Position::new(number("lat"), number("lon"), None).unwrap(),
             lambert93: None,
-            address: Some(Address { label: record[c_addr].to_string(), ..Default::default() }),
+            address: Some(Address {
+                label: record[c_addr].to_string(),
+                ..Default::default()
+            }),
             asset: None,
         });
     }
@@ -68,8 +83,16 @@ fn load_paris(data_dir: &std::path::Path) -> usize {
 }
 
 fn ogrinfo(path: &std::path::Path) -> String {
-    let out = Command::new("ogrinfo").args(["-so", "-al"]).arg(path).output().expect("ogrinfo (gdal-bin) is installed");
-    assert!(out.status.success(), "ogrinfo failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("ogrinfo")
+        .args(["-so", "-al"])
+        .arg(path)
+        .output()
+        .expect("ogrinfo (gdal-bin) is installed");
+    assert!(
+        out.status.success(),
+        "ogrinfo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -86,7 +109,14 @@ fn ten_thousand_paris_reports_export_and_open_in_gdal() {
         ("csv", None),
         ("csv-fr", None),
     ] {
-        let out = dir.path().join(format!("export-{format}.{}", if format.starts_with("csv") { "csv" } else { "geojson" }));
+        let out = dir.path().join(format!(
+            "export-{format}.{}",
+            if format.starts_with("csv") {
+                "csv"
+            } else {
+                "geojson"
+            }
+        ));
         let t = std::time::Instant::now();
         let rows = cli_export(dir.path(), format, &ExportFilter::default(), &out).unwrap();
         timings.push((format, t.elapsed()));
@@ -94,18 +124,30 @@ fn ten_thousand_paris_reports_export_and_open_in_gdal() {
         let info = ogrinfo(&out);
         assert!(info.contains("Feature Count: 10000"), "{format}: {info}");
         if let Some(marker) = crs_marker {
-            assert!(info.contains(marker), "{format} should declare {marker}: {info}");
+            assert!(
+                info.contains(marker),
+                "{format} should declare {marker}: {info}"
+            );
         }
         if format == "geojson-l93" {
-            assert!(info.contains("2154") || info.contains("Lambert-93") || info.contains("Lambert 93"), "{info}");
+            assert!(
+                info.contains("2154") || info.contains("Lambert-93") || info.contains("Lambert 93"),
+                "{info}"
+            );
             // Paris in Lambert-93 is around x 652 000, y 6 862 000.
-            assert!(info.contains("Extent: (6") && info.contains(", 68"), "{info}");
+            assert!(
+                info.contains("Extent: (6") && info.contains(", 68"),
+                "{info}"
+            );
         }
         if format == "csv-fr" {
             let bytes = std::fs::read(&out).unwrap();
             assert!(bytes.starts_with("\u{feff}reference;etat;".as_bytes()));
             let text = String::from_utf8(bytes).unwrap();
-            assert!(text.lines().nth(1).unwrap().contains(";48,"), "decimal comma");
+            assert!(
+                text.lines().nth(1).unwrap().contains(";48,"),
+                "decimal comma"
+            );
         }
     }
     eprintln!("| export of 10 000 requests | seconds |");
@@ -116,11 +158,29 @@ fn ten_thousand_paris_reports_export_and_open_in_gdal() {
 
     // A filtered selection (per service batch) and bad options.
     let out = dir.path().join("tags.csv");
-    let tags = cli_export(dir.path(), "csv", &ExportFilter::from_pairs(&[("category".into(), "proprete".into()), ("state".into(), "routed".into())]).unwrap(), &out).unwrap();
+    let tags = cli_export(
+        dir.path(),
+        "csv",
+        &ExportFilter::from_pairs(&[
+            ("category".into(), "proprete".into()),
+            ("state".into(), "routed".into()),
+        ])
+        .unwrap(),
+        &out,
+    )
+    .unwrap();
     assert!(tags > 0 && tags < 10_000);
     assert!(cli_export(dir.path(), "shapefile", &ExportFilter::default(), &out).is_err());
-    for bad in [("state", "perdu"), ("walk", "x"), ("from", "hier"), ("colour", "red")] {
-        assert!(ExportFilter::from_pairs(&[(bad.0.into(), bad.1.into())]).is_err(), "{bad:?}");
+    for bad in [
+        ("state", "perdu"),
+        ("walk", "x"),
+        ("from", "hier"),
+        ("colour", "red"),
+    ] {
+        assert!(
+            ExportFilter::from_pairs(&[(bad.0.into(), bad.1.into())]).is_err(),
+            "{bad:?}"
+        );
     }
 }
 
@@ -129,7 +189,17 @@ async fn export_endpoints_need_an_admin_key_and_apply_filters() {
     let s = open311_support::start().await;
     let key = s.key.clone();
     for sub in ["nid_de_poule", "tampon"] {
-        s.post_form("/open311/v2/requests.json", &[("api_key", &key), ("service_code", "voirie"), ("lat", "46.16"), ("long", "-1.15"), ("attribute[subcategory]", sub)]).await;
+        s.post_form(
+            "/open311/v2/requests.json",
+            &[
+                ("api_key", &key),
+                ("service_code", "voirie"),
+                ("lat", "46.16"),
+                ("long", "-1.15"),
+                ("attribute[subcategory]", sub),
+            ],
+        )
+        .await;
     }
     let get = |path: &str, key: Option<&str>| {
         let mut r = s.client.get(format!("{}{path}", s.base));
@@ -140,27 +210,61 @@ async fn export_endpoints_need_an_admin_key_and_apply_filters() {
     };
     let r = get("/api/v1/exports/requests.geojson", None).await.unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(open311_support::json(&r.text().await.unwrap())["error"]["code"], "missing_token");
-    let r = get("/api/v1/exports/requests.geojson", Some("bad")).await.unwrap();
+    assert_eq!(
+        open311_support::json(&r.text().await.unwrap())["error"]["code"],
+        "missing_token"
+    );
+    let r = get("/api/v1/exports/requests.geojson", Some("bad"))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let r = get("/api/v1/exports/requests.shp", Some(&key)).await.unwrap();
+    let r = get("/api/v1/exports/requests.shp", Some(&key))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
-    let r = get("/api/v1/exports/requests.csv?state=perdu", Some(&key)).await.unwrap();
+    let r = get("/api/v1/exports/requests.csv?state=perdu", Some(&key))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
-    let r = get("/api/v1/exports/requests.geojson-l93?service=voirie", Some(&key)).await.unwrap();
+    let r = get(
+        "/api/v1/exports/requests.geojson-l93?service=voirie",
+        Some(&key),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/geo+json");
     let body = open311_support::json(&r.text().await.unwrap());
-    assert_eq!(body["crs"]["properties"]["name"], "urn:ogc:def:crs:EPSG::2154");
+    assert_eq!(
+        body["crs"]["properties"]["name"],
+        "urn:ogc:def:crs:EPSG::2154"
+    );
     assert_eq!(body["features"].as_array().unwrap().len(), 2);
-    let x = body["features"][0]["geometry"]["coordinates"][0].as_f64().unwrap();
-    assert!((370_000.0..390_000.0).contains(&x), "La Rochelle x in Lambert-93: {x}");
-    let r = get("/api/v1/exports/requests.csv?service=proprete", Some(&key)).await.unwrap();
+    let x = body["features"][0]["geometry"]["coordinates"][0]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (370_000.0..390_000.0).contains(&x),
+        "La Rochelle x in Lambert-93: {x}"
+    );
+    let r = get("/api/v1/exports/requests.csv?service=proprete", Some(&key))
+        .await
+        .unwrap();
     assert_eq!(r.text().await.unwrap().lines().count(), 1, "header only");
     let walk = uuid::Uuid::now_v7();
-    let r = get(&format!("/api/v1/exports/walks/{walk}.geojson"), Some(&key)).await.unwrap();
+    let r = get(&format!("/api/v1/exports/walks/{walk}.geojson"), Some(&key))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(open311_support::json(&r.text().await.unwrap())["features"].as_array().unwrap().len(), 0);
-    let r = get("/api/v1/exports/walks/not-a-uuid.geojson", Some(&key)).await.unwrap();
+    assert_eq!(
+        open311_support::json(&r.text().await.unwrap())["features"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let r = get("/api/v1/exports/walks/not-a-uuid.geojson", Some(&key))
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 }

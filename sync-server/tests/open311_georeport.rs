@@ -12,17 +12,34 @@ async fn services_list_and_definitions_in_json_and_xml() {
     assert_eq!(status, 200);
     assert!(ct.starts_with("application/json"));
     let services = json(&body);
-    let voirie = services.as_array().unwrap().iter().find(|v| v["service_code"] == "voirie").unwrap();
+    let voirie = services
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["service_code"] == "voirie")
+        .unwrap();
     assert_eq!(voirie["metadata"], true);
     assert_eq!(voirie["type"], "realtime");
     assert_eq!(voirie["group"], "Service Voirie");
-    assert!(voirie["keywords"].as_str().unwrap().contains("Nid-de-poule"));
+    assert!(
+        voirie["keywords"]
+            .as_str()
+            .unwrap()
+            .contains("Nid-de-poule")
+    );
 
-    for path in ["/open311/v2/services.xml", "/open311/v2/services?format=xml"] {
+    for path in [
+        "/open311/v2/services.xml",
+        "/open311/v2/services?format=xml",
+    ] {
         let (status, ct, body) = s.get(path).await;
         assert_eq!(status, 200, "{path}");
         assert!(ct.starts_with("text/xml"), "{path}: {ct}");
-        assert!(body.contains("<services><service>") && body.contains("<service_code>voirie</service_code>"), "{body}");
+        assert!(
+            body.contains("<services><service>")
+                && body.contains("<service_code>voirie</service_code>"),
+            "{body}"
+        );
     }
 
     let (status, _, body) = s.get("/open311/v2/services/voirie.json").await;
@@ -32,16 +49,31 @@ async fn services_list_and_definitions_in_json_and_xml() {
     assert_eq!(attributes[0]["code"], "subcategory");
     assert_eq!(attributes[0]["datatype"], "singlevaluelist");
     assert_eq!(attributes[0]["required"], true);
-    assert!(attributes[0]["values"].as_array().unwrap().iter().any(|v| v["key"] == "nid_de_poule"));
+    assert!(
+        attributes[0]["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["key"] == "nid_de_poule")
+    );
     let taille = attributes.iter().find(|a| a["code"] == "taille").unwrap();
     assert_eq!(taille["datatype"], "singlevaluelist");
     assert_eq!(taille["order"], 3);
 
     let (status, _, body) = s.get("/open311/v2/services/voirie.xml").await;
     assert_eq!(status, 200);
-    assert!(body.contains("<service_definition><attributes><attribute>"), "{body}");
-    assert!(body.contains("<service_code>voirie</service_code></service_definition>"), "{body}");
-    assert!(body.contains("<values><value><key>nid_de_poule</key>"), "{body}");
+    assert!(
+        body.contains("<service_definition><attributes><attribute>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<service_code>voirie</service_code></service_definition>"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<values><value><key>nid_de_poule</key>"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -52,13 +84,19 @@ async fn errors_come_in_the_asked_format() {
         ("/open311/v2/requests/LR-1999-000001.json", 404),
         ("/open311/v2/tokens/unknown.json", 404),
         ("/open311/v2/unknown.json", 404),
-        ("/open311/v2/requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z", 400),
+        (
+            "/open311/v2/requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z",
+            400,
+        ),
         ("/open311/v2/requests.json?start_date=yesterday", 400),
         ("/open311/v2/requests.json?status=pending", 400),
         ("/open311/v2/requests.json?page_size=5000", 400),
         ("/open311/v2/requests.json?page=0", 400),
         ("/open311/v2/requests.json?extensions=maybe", 400),
-        ("/open311/v2/servicerequestupdates.json?end_date=2020-01-01&start_date=2021-01-01", 400),
+        (
+            "/open311/v2/servicerequestupdates.json?end_date=2020-01-01&start_date=2021-01-01",
+            400,
+        ),
     ] {
         let (got, ct, body) = s.get(path).await;
         assert_eq!(got, status, "{path}: {body}");
@@ -71,7 +109,12 @@ async fn errors_come_in_the_asked_format() {
         let (got, ct, body) = s.get(&xml_path).await;
         assert_eq!(got, status, "{xml_path}");
         assert!(ct.starts_with("text/xml"), "{xml_path}");
-        assert!(body.contains(&format!("<errors><error><code>{status}</code><description>")), "{body}");
+        assert!(
+            body.contains(&format!(
+                "<errors><error><code>{status}</code><description>"
+            )),
+            "{body}"
+        );
     }
     let (status, ct, _) = s.get("/open311/v2/services.yaml").await;
     assert_eq!((status, ct.starts_with("application/json")), (400, true));
@@ -83,11 +126,18 @@ async fn bad_posts_are_refused_and_store_nothing() {
     let key = s.key.clone();
     let long = "x".repeat(4001);
     let base = |extra: &[(&'static str, &str)]| {
-        let mut v: Vec<(&str, String)> = vec![("api_key", key.clone()), ("service_code", "voirie".into()),
-            ("lat", "46.1591".into()), ("long", "-1.1520".into()), ("attribute[subcategory]", "nid_de_poule".into())];
+        let mut v: Vec<(&str, String)> = vec![
+            ("api_key", key.clone()),
+            ("service_code", "voirie".into()),
+            ("lat", "46.1591".into()),
+            ("long", "-1.1520".into()),
+            ("attribute[subcategory]", "nid_de_poule".into()),
+        ];
         for (k, val) in extra {
             v.retain(|(kk, _)| kk != k);
-            if !val.is_empty() { v.push((k, val.to_string())); }
+            if !val.is_empty() {
+                v.push((k, val.to_string()));
+            }
         }
         v
     };
@@ -100,26 +150,67 @@ async fn bad_posts_are_refused_and_store_nothing() {
         ("lat without long", base(&[("long", "")]), 400),
         ("lat not a number", base(&[("lat", "north")]), 400),
         ("lat out of range", base(&[("lat", "123")]), 400),
-        ("unknown address", base(&[("lat", ""), ("long", ""), ("address_string", "Zzyzx Boulevard Inexistant")]), 400),
-        ("unknown address id", base(&[("lat", ""), ("long", ""), ("address_id", "no-such-id")]), 400),
+        (
+            "unknown address",
+            base(&[
+                ("lat", ""),
+                ("long", ""),
+                ("address_string", "Zzyzx Boulevard Inexistant"),
+            ]),
+            400,
+        ),
+        (
+            "unknown address id",
+            base(&[("lat", ""), ("long", ""), ("address_id", "no-such-id")]),
+            400,
+        ),
         ("description too long", base(&[("description", &long)]), 400),
-        ("no subcategory", base(&[("attribute[subcategory]", "")]), 400),
-        ("unknown subcategory", base(&[("attribute[subcategory]", "volcan")]), 400),
-        ("unknown attribute", base(&[("attribute[couleur]", "rouge")]), 400),
+        (
+            "no subcategory",
+            base(&[("attribute[subcategory]", "")]),
+            400,
+        ),
+        (
+            "unknown subcategory",
+            base(&[("attribute[subcategory]", "volcan")]),
+            400,
+        ),
+        (
+            "unknown attribute",
+            base(&[("attribute[couleur]", "rouge")]),
+            400,
+        ),
         ("bad choice", base(&[("attribute[taille]", "immense")]), 400),
-        ("bad boolean", base(&[("attribute[danger]", "peut-etre")]), 400),
-        ("malformed attribute name", base(&[("attribute[]", "x")]), 400),
-        ("media_url not http", base(&[("media_url", "file:///etc/passwd")]), 400),
+        (
+            "bad boolean",
+            base(&[("attribute[danger]", "peut-etre")]),
+            400,
+        ),
+        (
+            "malformed attribute name",
+            base(&[("attribute[]", "x")]),
+            400,
+        ),
+        (
+            "media_url not http",
+            base(&[("media_url", "file:///etc/passwd")]),
+            400,
+        ),
     ];
     for (name, pairs, status) in cases {
         let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         for suffix in ["json", "xml"] {
-            let (got, ct, body) = s.post_form(&format!("/open311/v2/requests.{suffix}"), &pairs).await;
+            let (got, ct, body) = s
+                .post_form(&format!("/open311/v2/requests.{suffix}"), &pairs)
+                .await;
             assert_eq!(got, status, "{name} ({suffix}): {body}");
             if suffix == "json" {
                 assert_eq!(json(&body)[0]["code"], status, "{name}");
             } else {
-                assert!(ct.starts_with("text/xml") && body.contains("<errors><error>"), "{name}: {body}");
+                assert!(
+                    ct.starts_with("text/xml") && body.contains("<errors><error>"),
+                    "{name}: {body}"
+                );
             }
         }
     }
@@ -133,18 +224,37 @@ async fn a_post_is_stored_routed_and_readable_without_personal_data() {
     let s = start().await;
     let key = s.key.clone();
     let (status, _, body) = s
-        .post_form("/open311/v2/requests.json", &[
-            ("api_key", &key), ("service_code", "voirie"), ("lat", "46.1591"), ("long", "-1.1520"),
-            ("attribute[subcategory]", "nid_de_poule"), ("attribute[taille]", "moyen"), ("attribute[danger]", "true"),
-            ("description", "Trou profond devant l'école"), ("email", "secret.citoyen@example.org"),
-            ("first_name", "Camille"), ("phone", "0600000000"), ("media_url", "https://example.org/p.jpg"),
-        ])
+        .post_form(
+            "/open311/v2/requests.json",
+            &[
+                ("api_key", &key),
+                ("service_code", "voirie"),
+                ("lat", "46.1591"),
+                ("long", "-1.1520"),
+                ("attribute[subcategory]", "nid_de_poule"),
+                ("attribute[taille]", "moyen"),
+                ("attribute[danger]", "true"),
+                ("description", "Trou profond devant l'école"),
+                ("email", "secret.citoyen@example.org"),
+                ("first_name", "Camille"),
+                ("phone", "0600000000"),
+                ("media_url", "https://example.org/p.jpg"),
+            ],
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     let answer = json(&body);
-    let id = answer[0]["service_request_id"].as_str().unwrap().to_string();
+    let id = answer[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(id.starts_with("LR-"), "{id}");
-    assert!(answer[0]["service_notice"].as_str().unwrap().contains("jours"));
+    assert!(
+        answer[0]["service_notice"]
+            .as_str()
+            .unwrap()
+            .contains("jours")
+    );
     let token = answer[0]["token"].as_str().unwrap().to_string();
 
     let (status, _, body) = s.get(&format!("/open311/v2/tokens/{token}.json")).await;
@@ -159,7 +269,12 @@ async fn a_post_is_stored_routed_and_readable_without_personal_data() {
     assert_eq!(r["agency_responsible"], "Service Voirie");
     assert_eq!(r["description"], "Trou profond devant l'école");
     assert_eq!(r["media_url"], "https://example.org/p.jpg");
-    assert!(r["requested_datetime"].as_str().unwrap().ends_with("+00:00"));
+    assert!(
+        r["requested_datetime"]
+            .as_str()
+            .unwrap()
+            .ends_with("+00:00")
+    );
     for secret in ["secret.citoyen", "Camille", "0600000000", "device_id"] {
         assert!(!body.contains(secret), "{secret} leaked: {body}");
     }
@@ -179,17 +294,33 @@ async fn a_post_is_stored_routed_and_readable_without_personal_data() {
 
     let (status, _, body) = s.get(&format!("/open311/v2/requests/{id}.xml")).await;
     assert_eq!(status, 200);
-    assert!(body.contains(&format!("<service_requests><request>")) && body.contains(&format!("<service_request_id>{id}</service_request_id>")));
+    assert!(
+        body.contains(&format!("<service_requests><request>"))
+            && body.contains(&format!("<service_request_id>{id}</service_request_id>"))
+    );
 
     // Address-only POST finds the street in the referential.
     let (status, _, body) = s
-        .post_form("/open311/v2/requests.xml", &[
-            ("api_key", &key), ("service_code", "eclairage"), ("address_string", "Rue Hoche"),
-            ("attribute[subcategory]", "eteint"), ("attribute[nombre]", "2"),
-        ])
+        .post_form(
+            "/open311/v2/requests.xml",
+            &[
+                ("api_key", &key),
+                ("service_code", "eclairage"),
+                ("address_string", "Rue Hoche"),
+                ("attribute[subcategory]", "eteint"),
+                ("attribute[nombre]", "2"),
+            ],
+        )
         .await;
     assert_eq!(status, 201, "{body}");
-    let id = body.split("<service_request_id>").nth(1).unwrap().split('<').next().unwrap().to_string();
+    let id = body
+        .split("<service_request_id>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
     let (_, _, body) = s.get(&format!("/open311/v2/requests/{id}.json")).await;
     let r = &json(&body)[0];
     assert_eq!(r["address"], "Rue Hoche");
@@ -200,12 +331,22 @@ async fn a_post_is_stored_routed_and_readable_without_personal_data() {
 async fn list_filters_paging_and_extensions() {
     let s = start().await;
     let key = s.key.clone();
-    for (service, sub) in [("voirie", "nid_de_poule"), ("voirie", "tampon"), ("proprete", "tags")] {
+    for (service, sub) in [
+        ("voirie", "nid_de_poule"),
+        ("voirie", "tampon"),
+        ("proprete", "tags"),
+    ] {
         let (status, _, body) = s
-            .post_form("/open311/v2/requests.json", &[
-                ("api_key", &key), ("service_code", service), ("lat", "46.16"), ("long", "-1.15"),
-                ("attribute[subcategory]", sub),
-            ])
+            .post_form(
+                "/open311/v2/requests.json",
+                &[
+                    ("api_key", &key),
+                    ("service_code", service),
+                    ("lat", "46.16"),
+                    ("long", "-1.15"),
+                    ("attribute[subcategory]", sub),
+                ],
+            )
             .await;
         assert_eq!(status, 201, "{body}");
     }
@@ -216,24 +357,44 @@ async fn list_filters_paging_and_extensions() {
     assert_eq!(check(&body), 2);
     let (_, _, body) = s.get("/open311/v2/requests.json?status=closed").await;
     assert_eq!(check(&body), 0);
-    let (_, _, body) = s.get("/open311/v2/requests.json?status=open&page_size=2&page=2").await;
+    let (_, _, body) = s
+        .get("/open311/v2/requests.json?status=open&page_size=2&page=2")
+        .await;
     assert_eq!(check(&body), 1);
     let (_, _, body) = s.get("/open311/v2/requests.json?start_date=2020-01-01T00:00:00Z&end_date=2020-02-01T00:00:00Z").await;
     assert_eq!(check(&body), 0);
-    let (_, _, body) = s.get("/open311/v2/requests.json?updated_after=2020-01-01T00:00:00Z").await;
+    let (_, _, body) = s
+        .get("/open311/v2/requests.json?updated_after=2020-01-01T00:00:00Z")
+        .await;
     assert_eq!(check(&body), 3);
-    let (_, _, body) = s.get("/open311/v2/requests.json?updated_before=2020-01-01T00:00:00Z").await;
+    let (_, _, body) = s
+        .get("/open311/v2/requests.json?updated_before=2020-01-01T00:00:00Z")
+        .await;
     assert_eq!(check(&body), 0);
-    let (_, _, body) = s.get("/open311/v2/requests.json?extensions=true&page_size=1").await;
+    let (_, _, body) = s
+        .get("/open311/v2/requests.json?extensions=true&page_size=1")
+        .await;
     let ext = &json(&body)[0]["extended_attributes"];
     assert_eq!(ext["state"], "routed");
     assert!(ext["x_lambert93"].as_f64().unwrap() > 300_000.0, "{ext}");
     let (_, _, body) = s.get("/open311/v2/requests.json").await;
     assert!(!body.contains("extended_attributes"));
-    let first = json(&body)[0]["service_request_id"].as_str().unwrap().to_string();
-    let third = json(&body)[2]["service_request_id"].as_str().unwrap().to_string();
-    let (_, _, body) = s.get(&format!("/open311/v2/requests.json?service_request_id={first},{third}")).await;
+    let first = json(&body)[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let third = json(&body)[2]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, _, body) = s
+        .get(&format!(
+            "/open311/v2/requests.json?service_request_id={first},{third}"
+        ))
+        .await;
     assert_eq!(check(&body), 2);
-    let (_, _, body) = s.get("/open311/v2/requests.xml?service_code=proprete").await;
+    let (_, _, body) = s
+        .get("/open311/v2/requests.xml?service_code=proprete")
+        .await;
     assert_eq!(body.matches("<request>").count(), 1, "{body}");
 }

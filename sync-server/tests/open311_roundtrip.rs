@@ -18,7 +18,16 @@ fn schedule(s: &open311_support::Server, reference: &str, date: &str) {
         .with_conn(|c| {
             let row = balade_sync::store::requests::find(c, reference)?.unwrap();
             balade_sync::store::write_tx(c, |tx| {
-                apply_action(tx, &taxonomy, "operateur", row.id, Action::Schedule { date, note: Some("Passage prévu".into()) })?;
+                apply_action(
+                    tx,
+                    &taxonomy,
+                    "operateur",
+                    row.id,
+                    Action::Schedule {
+                        date,
+                        note: Some("Passage prévu".into()),
+                    },
+                )?;
                 Ok(())
             })
         })
@@ -30,51 +39,116 @@ async fn post_schedule_update_and_tracking_round_trip() {
     let s = start().await;
     let key = s.key.clone();
     let (status, _, body) = s
-        .post_form("/open311/v2/requests.json", &[
-            ("api_key", &key), ("service_code", "voirie"), ("lat", "46.159"), ("long", "-1.152"),
-            ("attribute[subcategory]", "tampon"), ("description", "Plaque descellée"),
-        ])
+        .post_form(
+            "/open311/v2/requests.json",
+            &[
+                ("api_key", &key),
+                ("service_code", "voirie"),
+                ("lat", "46.159"),
+                ("long", "-1.152"),
+                ("attribute[subcategory]", "tampon"),
+                ("description", "Plaque descellée"),
+            ],
+        )
         .await;
     assert_eq!(status, 201, "{body}");
-    let reference = json(&body)[0]["service_request_id"].as_str().unwrap().to_string();
+    let reference = json(&body)[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     schedule(&s, &reference, "2026-12-24");
-    let (_, _, body) = s.get(&format!("/open311/v2/requests/{reference}.json")).await;
+    let (_, _, body) = s
+        .get(&format!("/open311/v2/requests/{reference}.json"))
+        .await;
     let r = &json(&body)[0];
     assert_eq!(r["expected_datetime"], "2026-12-24T00:00:00+00:00");
     assert_eq!(r["status_notes"], "Passage prévu");
 
-    let update = |id: &'static str, status: &'static str, code: &'static str, at: &'static str, text: &'static str| {
-        vec![("api_key", key.clone()), ("update_id", id.into()), ("service_request_id", reference.clone()),
-             ("status", status.into()), ("external_status_code", code.into()), ("updated_datetime", at.into()),
-             ("description", text.into())]
+    let update = |id: &'static str,
+                  status: &'static str,
+                  code: &'static str,
+                  at: &'static str,
+                  text: &'static str| {
+        vec![
+            ("api_key", key.clone()),
+            ("update_id", id.into()),
+            ("service_request_id", reference.clone()),
+            ("status", status.into()),
+            ("external_status_code", code.into()),
+            ("updated_datetime", at.into()),
+            ("description", text.into()),
+        ]
     };
     let post = |pairs: Vec<(&'static str, String)>| {
         let s = &s;
         async move {
             let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            s.post_form("/open311/v2/servicerequestupdates.json", &pairs).await
+            s.post_form("/open311/v2/servicerequestupdates.json", &pairs)
+                .await
         }
     };
     let n_events = || s.count("events");
 
-    let (status, _, body) = post(update("bo-1", "open", "in_progress", "2026-12-24T08:00:00+01:00", "Équipe sur place")).await;
+    let (status, _, body) = post(update(
+        "bo-1",
+        "open",
+        "in_progress",
+        "2026-12-24T08:00:00+01:00",
+        "Équipe sur place",
+    ))
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(json(&body)[0]["applied"], true);
     let after_first = n_events();
     // The same update_id again: same answer, applied once.
-    let (status, _, body) = post(update("bo-1", "open", "in_progress", "2026-12-24T08:00:00+01:00", "Équipe sur place")).await;
-    assert_eq!((status, json(&body)[0]["applied"].clone()), (200, serde_json::json!(true)));
+    let (status, _, body) = post(update(
+        "bo-1",
+        "open",
+        "in_progress",
+        "2026-12-24T08:00:00+01:00",
+        "Équipe sur place",
+    ))
+    .await;
+    assert_eq!(
+        (status, json(&body)[0]["applied"].clone()),
+        (200, serde_json::json!(true))
+    );
     assert_eq!(n_events(), after_first);
 
-    let (status, _, body) = post(update("bo-3", "closed", "fixed", "2026-12-24T11:00:00+01:00", "Plaque remplacée")).await;
-    assert_eq!((status, json(&body)[0]["applied"].clone()), (200, serde_json::json!(true)));
+    let (status, _, body) = post(update(
+        "bo-3",
+        "closed",
+        "fixed",
+        "2026-12-24T11:00:00+01:00",
+        "Plaque remplacée",
+    ))
+    .await;
+    assert_eq!(
+        (status, json(&body)[0]["applied"].clone()),
+        (200, serde_json::json!(true))
+    );
     // An older update arriving late is kept but does not reopen the request.
-    let (status, _, body) = post(update("bo-2", "open", "in_progress", "2026-12-24T09:00:00+01:00", "retard")).await;
-    assert_eq!((status, json(&body)[0]["applied"].clone()), (200, serde_json::json!(false)), "{body}");
+    let (status, _, body) = post(update(
+        "bo-2",
+        "open",
+        "in_progress",
+        "2026-12-24T09:00:00+01:00",
+        "retard",
+    ))
+    .await;
+    assert_eq!(
+        (status, json(&body)[0]["applied"].clone()),
+        (200, serde_json::json!(false)),
+        "{body}"
+    );
     assert_eq!(s.count("open311_updates"), 3);
 
-    let (_, _, body) = s.get(&format!("/open311/v2/requests/{reference}.json?extensions=true")).await;
+    let (_, _, body) = s
+        .get(&format!(
+            "/open311/v2/requests/{reference}.json?extensions=true"
+        ))
+        .await;
     let r = &json(&body)[0];
     assert_eq!(r["status"], "closed");
     assert_eq!(r["status_notes"], "Plaque remplacée");
@@ -91,17 +165,38 @@ async fn post_schedule_update_and_tracking_round_trip() {
         })
         .unwrap();
     let states: Vec<State> = timeline.iter().map(|e| e.state).collect();
-    assert_eq!(states, [State::Received, State::Routed, State::Scheduled, State::InProgress, State::Resolved]);
-    assert_eq!(timeline.last().unwrap().note.as_deref(), Some("Plaque remplacée"));
+    assert_eq!(
+        states,
+        [
+            State::Received,
+            State::Routed,
+            State::Scheduled,
+            State::InProgress,
+            State::Resolved
+        ]
+    );
+    assert_eq!(
+        timeline.last().unwrap().note.as_deref(),
+        Some("Plaque remplacée")
+    );
 
     // GET servicerequestupdates lists the public events as FixMyStreet updates.
     let (status, _, body) = s.get("/open311/v2/servicerequestupdates.json").await;
     assert_eq!(status, 200);
     let updates = json(&body);
     let last = updates.as_array().unwrap().last().unwrap();
-    assert_eq!((last["status"].as_str(), last["external_status_code"].as_str()), (Some("closed"), Some("fixed")));
+    assert_eq!(
+        (
+            last["status"].as_str(),
+            last["external_status_code"].as_str()
+        ),
+        (Some("closed"), Some("fixed"))
+    );
     let (_, _, xml) = s.get("/open311/v2/servicerequestupdates.xml").await;
-    assert!(xml.contains("<service_request_updates><request_update>"), "{xml}");
+    assert!(
+        xml.contains("<service_request_updates><request_update>"),
+        "{xml}"
+    );
 }
 
 #[tokio::test]
@@ -109,16 +204,35 @@ async fn bad_updates_are_refused_and_change_nothing() {
     let s = start().await;
     let key = s.key.clone();
     let (_, _, body) = s
-        .post_form("/open311/v2/requests.json", &[
-            ("api_key", &key), ("service_code", "voirie"), ("lat", "46.159"), ("long", "-1.152"),
-            ("attribute[subcategory]", "tampon"),
-        ])
+        .post_form(
+            "/open311/v2/requests.json",
+            &[
+                ("api_key", &key),
+                ("service_code", "voirie"),
+                ("lat", "46.159"),
+                ("long", "-1.152"),
+                ("attribute[subcategory]", "tampon"),
+            ],
+        )
         .await;
-    let reference = json(&body)[0]["service_request_id"].as_str().unwrap().to_string();
+    let reference = json(&body)[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let events_before = s.count("events");
-    let good = [("api_key", key.as_str()), ("update_id", "u1"), ("service_request_id", reference.as_str()),
-                ("status", "closed"), ("updated_datetime", "2026-12-01T10:00:00Z")];
-    let without = |name: &str| good.iter().filter(|(k, _)| *k != name).cloned().collect::<Vec<_>>();
+    let good = [
+        ("api_key", key.as_str()),
+        ("update_id", "u1"),
+        ("service_request_id", reference.as_str()),
+        ("status", "closed"),
+        ("updated_datetime", "2026-12-01T10:00:00Z"),
+    ];
+    let without = |name: &str| {
+        good.iter()
+            .filter(|(k, _)| *k != name)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     let with = |name: &'static str, value: &'static str| {
         let mut v = without(name);
         v.push((name, value));
@@ -129,14 +243,27 @@ async fn bad_updates_are_refused_and_change_nothing() {
         ("bad key", with("api_key", "nope"), 403),
         ("no update_id", without("update_id"), 400),
         ("no request", without("service_request_id"), 400),
-        ("unknown request", with("service_request_id", "LR-1999-000009"), 404),
+        (
+            "unknown request",
+            with("service_request_id", "LR-1999-000009"),
+            404,
+        ),
         ("bad status", with("status", "done"), 400),
         ("no datetime", without("updated_datetime"), 400),
         ("bad datetime", with("updated_datetime", "demain"), 400),
-        ("bad external code", with("external_status_code", "exploded"), 400),
+        (
+            "bad external code",
+            with("external_status_code", "exploded"),
+            400,
+        ),
     ] {
         for suffix in ["json", "xml"] {
-            let (got, _, body) = s.post_form(&format!("/open311/v2/servicerequestupdates.{suffix}"), &pairs).await;
+            let (got, _, body) = s
+                .post_form(
+                    &format!("/open311/v2/servicerequestupdates.{suffix}"),
+                    &pairs,
+                )
+                .await;
             assert_eq!(got, status, "{case} {suffix}: {body}");
         }
     }
@@ -181,10 +308,17 @@ async fn a_back_office_update_reaches_the_reporting_devices_feed_events() {
         .unwrap();
     let key = s.key.clone();
     let (status, _, body) = s
-        .post_form("/open311/v2/servicerequestupdates.json", &[
-            ("api_key", &key), ("update_id", "wo-77"), ("service_request_id", &reference), ("status", "closed"),
-            ("updated_datetime", "2026-12-04T10:00:00Z"), ("description", "Banc réparé"),
-        ])
+        .post_form(
+            "/open311/v2/servicerequestupdates.json",
+            &[
+                ("api_key", &key),
+                ("update_id", "wo-77"),
+                ("service_request_id", &reference),
+                ("status", "closed"),
+                ("updated_datetime", "2026-12-04T10:00:00Z"),
+                ("description", "Banc réparé"),
+            ],
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     // The device feed is "public events of this device's requests, by seq".
@@ -196,11 +330,16 @@ async fn a_back_office_update_reaches_the_reporting_devices_feed_events() {
                 "SELECT e.seq, e.state, e.note FROM events e JOIN requests r ON r.id = e.request_id
                  WHERE r.device_id = ?1 AND e.public = 1 ORDER BY e.seq",
             )?;
-            let rows = stmt.query_map([device.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let rows = stmt.query_map([device.to_string()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .unwrap();
     let last = feed.last().unwrap();
-    assert_eq!((last.1.as_str(), last.2.as_deref()), ("resolved", Some("Banc réparé")));
+    assert_eq!(
+        (last.1.as_str(), last.2.as_deref()),
+        ("resolved", Some("Banc réparé"))
+    );
     assert!(feed.windows(2).all(|w| w[0].0 < w[1].0));
 }

@@ -108,7 +108,18 @@ fn ok(format: Format, root: &str, value: &Value) -> Answer {
 }
 
 /// `GET /open311/v2/services.{format}`, `requests.{format}`, `servicerequestupdates.{format}`.
-async fn top_get(
+#[utoipa::path(get, path = "/open311/v2/{resource}.{format}", tag = "open311",
+    params(("resource" = String, Path, description = "services | requests | servicerequestupdates"),
+           ("format" = String, Path, description = "json | xml"),
+           ("service_request_id" = Option<String>, Query, description = "comma-separated references"),
+           ("service_code" = Option<String>, Query), ("status" = Option<String>, Query, description = "open | closed"),
+           ("start_date" = Option<String>, Query), ("end_date" = Option<String>, Query),
+           ("updated_after" = Option<String>, Query), ("updated_before" = Option<String>, Query),
+           ("page" = Option<u32>, Query), ("page_size" = Option<u32>, Query), ("extensions" = Option<bool>, Query)),
+    responses((status = 200, description = "services, service_requests or service_request_updates", body = Vec<Object>),
+              (status = 400, description = "[{code, description}]", body = Vec<Object>),
+              (status = 404, description = "[{code, description}]", body = Vec<Object>)))]
+pub async fn top_get(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
@@ -146,7 +157,16 @@ async fn top_get(
 }
 
 /// `POST /open311/v2/requests.{format}` and `servicerequestupdates.{format}` (form-encoded).
-async fn top_post(
+#[utoipa::path(post, path = "/open311/v2/{resource}.{format}", tag = "open311",
+    params(("resource" = String, Path, description = "requests | servicerequestupdates"),
+           ("format" = String, Path, description = "json | xml")),
+    request_body(content_type = "application/x-www-form-urlencoded", content = Object,
+        description = "requests: api_key, service_code, lat+long | address_string | address_id, attribute[code], description, media_url, email…; \
+                       servicerequestupdates: api_key, update_id, service_request_id, status, updated_datetime, description, media_url, external_status_code"),
+    responses((status = 201, description = "[{service_request_id, service_notice, account_id, token}]", body = Vec<Object>),
+              (status = 200, description = "[{update_id, service_request_id, applied}]", body = Vec<Object>),
+              (status = 400, body = Vec<Object>), (status = 403, body = Vec<Object>), (status = 404, body = Vec<Object>)))]
+pub async fn top_post(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
@@ -196,7 +216,10 @@ async fn top_post(
 }
 
 /// `GET /open311/v2/services/{code}.{format}`: the service definition.
-async fn service_definition(
+#[utoipa::path(get, path = "/open311/v2/services/{service_code}.{format}", tag = "open311",
+    params(("service_code" = String, Path), ("format" = String, Path, description = "json | xml")),
+    responses((status = 200, description = "service definition", body = Object), (status = 404, body = Vec<Object>)))]
+pub async fn service_definition(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
@@ -208,7 +231,11 @@ async fn service_definition(
 }
 
 /// `GET /open311/v2/requests/{id}.{format}`: one request (an array of one).
-async fn request_one(
+#[utoipa::path(get, path = "/open311/v2/requests/{service_request_id}.{format}", tag = "open311",
+    params(("service_request_id" = String, Path), ("format" = String, Path, description = "json | xml"),
+           ("extensions" = Option<bool>, Query)),
+    responses((status = 200, description = "[request]", body = Vec<Object>), (status = 404, body = Vec<Object>)))]
+pub async fn request_one(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
@@ -228,7 +255,10 @@ async fn request_one(
 }
 
 /// `GET /open311/v2/tokens/{token}.{format}`.
-async fn token(
+#[utoipa::path(get, path = "/open311/v2/tokens/{token}.{format}", tag = "open311",
+    params(("token" = String, Path), ("format" = String, Path, description = "json | xml")),
+    responses((status = 200, description = "[{service_request_id, token}]", body = Vec<Object>), (status = 404, body = Vec<Object>)))]
+pub async fn token(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,

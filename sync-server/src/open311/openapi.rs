@@ -18,6 +18,11 @@ use crate::state::AppState;
         description = "API des appareils, Open311 GeoReport v2, exports et connecteur de bons de travaux"
     ),
     paths(
+        crate::open311::top_get,
+        crate::open311::top_post,
+        crate::open311::service_definition,
+        crate::open311::request_one,
+        crate::open311::token,
         crate::open311::exports::export_requests,
         crate::open311::exports::export_walk,
         crate::open311::connector::dead_letters,

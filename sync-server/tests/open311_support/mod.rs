@@ -16,19 +16,37 @@ pub async fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::new(dir.path().to_path_buf(), "127.0.0.1:0".parse().unwrap());
     let state = AppState::open(config).unwrap();
-    let key = state.store.with_conn(|c| balade_sync::open311::apikeys::create_key(c, "fms")).unwrap();
+    let key = state
+        .store
+        .with_conn(|c| balade_sync::open311::apikeys::create_key(c, "fms"))
+        .unwrap();
     let app = balade_sync::app::app(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Server { state, base, key, client: reqwest::Client::new(), _dir: dir }
+    Server {
+        state,
+        base,
+        key,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
 }
 
 impl Server {
     pub async fn get(&self, path: &str) -> (u16, String, String) {
-        let r = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
-        let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
         (status, ct, r.text().await.unwrap())
     }
 
@@ -43,13 +61,20 @@ impl Server {
             .await
             .unwrap();
         let status = r.status().as_u16();
-        let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
         (status, ct, r.text().await.unwrap())
     }
 
     pub fn count(&self, table: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table}");
-        self.state.store.with_conn(|c| Ok(c.query_row(&sql, [], |r| r.get(0))?)).unwrap()
+        self.state
+            .store
+            .with_conn(|c| Ok(c.query_row(&sql, [], |r| r.get(0))?))
+            .unwrap()
     }
 }
 
