@@ -326,3 +326,54 @@ pub fn file_sha256(path: &Path) -> String {
 pub fn server_photo_path(data: &Path, sha256: &str) -> PathBuf {
     data.join("photos").join(&sha256[..2]).join(sha256)
 }
+
+/// The real server router served in-process on a loopback port (for client tests that need no
+/// binaries, and for the benchmark), with one enrolled device.
+pub struct InProcessServer {
+    pub runtime: tokio::runtime::Runtime,
+    pub addr: SocketAddr,
+    pub data: PathBuf,
+    pub enrollment: balade_app::engine::store::Enrollment,
+}
+
+impl InProcessServer {
+    pub fn start(data: &Path) -> InProcessServer {
+        use balade_sync::state::{AppState, Config};
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = AppState::open(Config::new(data.to_path_buf(), addr)).unwrap();
+        // Enrol directly in the server store: a device row holding the token's hash.
+        let token = format!("test-{}", uuid::Uuid::new_v4().simple());
+        let device_id = uuid::Uuid::now_v7();
+        let conn = balade_sync::store::open_connection(state.store.path()).unwrap();
+        conn.execute(
+            "INSERT INTO devices (id, name, token_hash, created_at) VALUES (?1, 'test', ?2, ?3)",
+            rusqlite::params![
+                device_id.to_string(),
+                balade_sync::store::secret_hash(&token),
+                balade_sync::store::now_text()
+            ],
+        )
+        .unwrap();
+        let app = balade_sync::app::app(state);
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let enrollment = balade_app::engine::store::Enrollment {
+            server_url: format!("http://{addr}"),
+            device_id,
+            token,
+        };
+        InProcessServer {
+            runtime,
+            addr,
+            data: data.to_path_buf(),
+            enrollment,
+        }
+    }
+}
