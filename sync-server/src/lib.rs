@@ -18,7 +18,9 @@
 pub mod actions;
 pub mod api;
 pub mod app;
+pub mod cli;
 pub mod console;
+pub mod demo;
 pub mod error;
 pub mod geo;
 pub mod open311;

@@ -1,12 +1,19 @@
-//! The device API (`/api/v1/...`), see docs/protocol.md and the contract in the module docs of
-//! each handler file.
+//! The device API (`/api/v1/...`), see docs/protocol.md.
 //!
 //! Why it exists: field devices enrol, push incidents, upload photos and read their status feed
-//! here; citizens read a tracking view. Every body is a balade_protocol envelope.
+//! here; citizens read a tracking view. Every JSON body is a balade_protocol envelope.
+//!
+//! Modules: [`auth`] (bearer tokens, enrolment codes), [`device`] (JSON routes), [`tus`]
+//! (resumable photo uploads).
+
+pub mod auth;
+pub mod device;
+pub mod tus;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::middleware;
+use axum::routing::{get, post, put};
 use balade_protocol::PROTOCOL_VERSION;
 use balade_protocol::envelope::Health;
 
@@ -15,9 +22,24 @@ use crate::state::AppState;
 
 /// Routes of the device API.
 pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
+    let json = Router::new()
         .route("/api/v1/health", get(health))
-        .layer(DefaultBodyLimit::max(state.config.max_json_body))
+        .route("/api/v1/enroll", post(device::enroll))
+        .route("/api/v1/taxonomy", get(device::taxonomy))
+        .route("/api/v1/push", post(device::push))
+        .route("/api/v1/incidents/{id}", put(device::put_incident))
+        .route("/api/v1/feed", get(device::feed))
+        .route("/api/v1/track/{code}", get(device::track))
+        .layer(DefaultBodyLimit::max(state.config.max_json_body));
+    let uploads = Router::new()
+        .route("/api/v1/uploads", post(tus::create).options(tus::options))
+        .route(
+            "/api/v1/uploads/{id}",
+            axum::routing::head(tus::head).patch(tus::patch).delete(tus::delete),
+        )
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(tus::tus_layer));
+    json.merge(uploads)
 }
 
 async fn health() -> ApiJson<Health> {
