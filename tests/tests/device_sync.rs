@@ -525,7 +525,9 @@ fn clock_skew() {
         field(&device.status(&id_future), "server_state"),
         "resolved"
     );
-    assert_eq!(field(&device.status(&id_past), "server_state"), "received");
+    // The other one is still open (the server may have routed it on arrival).
+    let past_state = device.status(&id_past)["server_state"].as_str().unwrap().to_string();
+    assert!(["received", "routed"].contains(&past_state.as_str()), "{past_state}");
 }
 
 #[test]
