@@ -146,3 +146,16 @@ fn a_missing_file_is_a_read_error_in_french() {
     assert!(matches!(error, PhotoError::Read { .. }));
     assert!(error.message_fr().starts_with("Impossible de lire"));
 }
+
+#[test]
+fn a_jpeg_cut_anywhere_is_refused_as_corrupted() {
+    let good = jpeg(&phone_scene(1600, 1200, 12), 92);
+    for percent in [1, 10, 50, 90, 99] {
+        let cut = &good[..good.len() * percent / 100];
+        let error = prepare_photo(cut, &PhotoOptions::default()).expect_err(&format!("{percent}%"));
+        assert!(
+            matches!(error, PhotoError::Corrupted { .. }),
+            "{percent}%: {error:?}"
+        );
+    }
+}

@@ -241,3 +241,35 @@ fn preparing_from_a_file_leaves_the_file_untouched() {
     assert_eq!((prepared.width, prepared.height), (800, 600));
     assert_eq!(std::fs::read(&path).unwrap(), original);
 }
+
+#[test]
+fn progressive_and_grayscale_jpegs_are_prepared_too() {
+    let scene = phone_scene(4032, 3024, 21);
+    let mut progressive = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut progressive, 90);
+    encoder.set_progressive(true);
+    encoder
+        .encode(&scene.data, 4032, 3024, jpeg_encoder::ColorType::Rgb)
+        .unwrap();
+    let prepared = prepare_photo(&progressive, &PhotoOptions::default()).unwrap();
+    assert_eq!((prepared.width, prepared.height), (2016, 1512));
+    let sky = pixel(&decode_rgb(&prepared.jpeg), 1000, 40);
+    assert!(sky[2] > sky[0] + 60, "sky {sky:?}");
+
+    let gray: Vec<u8> = scene.data.chunks_exact(3).map(|p| p[1]).collect();
+    let mut gray_jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut gray_jpeg, 90)
+        .encode(&gray, 4032, 3024, jpeg_encoder::ColorType::Luma)
+        .unwrap();
+    let exif = PhoneExif {
+        orientation: Some(6),
+        ..PhoneExif::default()
+    };
+    let prepared =
+        prepare_photo(&with_metadata(&gray_jpeg, &exif), &PhotoOptions::default()).unwrap();
+    assert_eq!((prepared.width, prepared.height), (1512, 2016));
+    assert_eq!(
+        (prepared.thumbnail_width, prepared.thumbnail_height),
+        (240, 320)
+    );
+}
