@@ -30,18 +30,30 @@ pub enum Action {
     /// Hand over to an outside body (code from the taxonomy's `outside_bodies`).
     Transfer { body: String, note: Option<String> },
     /// Accept and plan an intervention date.
-    Schedule { date: NaiveDate, note: Option<String> },
+    Schedule {
+        date: NaiveDate,
+        note: Option<String>,
+    },
     /// Work started.
     Start,
     /// Done; optional citizen-facing note and photo (SHA-256 of a stored photo).
-    Resolve { note: Option<String>, photo: Option<String> },
+    Resolve {
+        note: Option<String>,
+        photo: Option<String>,
+    },
     /// Refused; the reason is required and shown to the reporter.
     Refuse { reason: String },
     /// Same problem as another request, which is kept.
     Duplicate { of: Uuid },
-    CorrectCategory { category: String, subcategory: String },
+    CorrectCategory {
+        category: String,
+        subcategory: String,
+    },
     /// Move the position and/or relabel the address (at least one).
-    CorrectLocation { position: Option<Position>, address: Option<String> },
+    CorrectLocation {
+        position: Option<Position>,
+        address: Option<String>,
+    },
     /// Never leaves the console.
     InternalNote { text: String },
     /// A public note without a state change.
@@ -98,7 +110,10 @@ pub enum ActionError {
     #[error("unknown category {0}")]
     UnknownCategory(String),
     #[error("unknown sub-category {subcategory} in category {category}")]
-    UnknownSubcategory { category: String, subcategory: String },
+    UnknownSubcategory {
+        category: String,
+        subcategory: String,
+    },
     #[error("invalid position: {0}")]
     InvalidPosition(String),
     #[error("{0} is required")]
@@ -145,13 +160,20 @@ impl ActionError {
             ActionError::UnknownService(s) => format!("Service inconnu : {s}"),
             ActionError::UnknownBody(s) => format!("Organisme extérieur inconnu : {s}"),
             ActionError::UnknownCategory(c) => format!("Catégorie inconnue : {c}"),
-            ActionError::UnknownSubcategory { category, subcategory } => {
+            ActionError::UnknownSubcategory {
+                category,
+                subcategory,
+            } => {
                 format!("Sous-catégorie inconnue : {subcategory} (catégorie {category})")
             }
             ActionError::InvalidPosition(e) => format!("Position invalide : {e}"),
-            ActionError::Missing(what) => format!("Champ obligatoire manquant : {}", fr_field(what)),
+            ActionError::Missing(what) => {
+                format!("Champ obligatoire manquant : {}", fr_field(what))
+            }
             ActionError::InvalidPhoto(_) => "Empreinte de photo invalide".into(),
-            ActionError::DuplicateOfSelf => "Une demande ne peut pas être son propre doublon".into(),
+            ActionError::DuplicateOfSelf => {
+                "Une demande ne peut pas être son propre doublon".into()
+            }
             ActionError::DuplicateTargetNotFound => "Demande conservée introuvable".into(),
             ActionError::DuplicateTargetIsDuplicate => {
                 "La demande conservée est elle-même un doublon".into()
@@ -271,7 +293,10 @@ pub fn apply_action(
 ) -> Result<StoredEvent, ActionError> {
     let before = requests::load(tx, request_id)?.ok_or(ActionError::NotFound)?;
     if !action.allowed_in(before.state) {
-        return Err(ActionError::InvalidState { state: before.state, action: action.name() });
+        return Err(ActionError::InvalidState {
+            state: before.state,
+            action: action.name(),
+        });
     }
     let mut after = before.clone();
     let mut event = NewEvent::default();
@@ -336,12 +361,18 @@ pub fn apply_action(
             event.duplicate_of = Some(of);
             Some(EventKind::Duplicate)
         }
-        Action::CorrectCategory { category, subcategory } => {
+        Action::CorrectCategory {
+            category,
+            subcategory,
+        } => {
             let cat = taxonomy
                 .category(&category)
                 .ok_or_else(|| ActionError::UnknownCategory(category.clone()))?;
             if cat.subcategory(&subcategory).is_none() {
-                return Err(ActionError::UnknownSubcategory { category, subcategory });
+                return Err(ActionError::UnknownSubcategory {
+                    category,
+                    subcategory,
+                });
             }
             after.category = category.clone();
             after.subcategory = subcategory.clone();
@@ -355,7 +386,9 @@ pub fn apply_action(
                 return Err(ActionError::Missing("position or address"));
             }
             if let Some(position) = position {
-                position.validate().map_err(|e| ActionError::InvalidPosition(e.to_string()))?;
+                position
+                    .validate()
+                    .map_err(|e| ActionError::InvalidPosition(e.to_string()))?;
                 after.lat = position.lat;
                 after.lon = position.lon;
                 after.accuracy_m = position.accuracy_m;
@@ -511,15 +544,28 @@ pub fn record_arrival(
     };
     let recipient = hooked
         .filter(|code| taxonomy.recipient(code).is_some())
-        .or_else(|| taxonomy.category(&row.category).map(|c| c.recipient.clone()));
+        .or_else(|| {
+            taxonomy
+                .category(&row.category)
+                .map(|c| c.recipient.clone())
+        });
     let mut events = vec![received];
     if let Some(recipient) = recipient {
         let action = if taxonomy.is_outside_body(&recipient) {
-            Action::Transfer { body: recipient, note: None }
+            Action::Transfer {
+                body: recipient,
+                note: None,
+            }
         } else {
             Action::Route { service: recipient }
         };
-        events.push(apply_action(tx, taxonomy, SYSTEM_ACTOR, request_id, action)?);
+        events.push(apply_action(
+            tx,
+            taxonomy,
+            SYSTEM_ACTOR,
+            request_id,
+            action,
+        )?);
     }
     Ok(events)
 }
@@ -539,7 +585,12 @@ pub fn status_event_from_row(
         .map_err(|_| StoreError::Corrupt(format!("event kind {kind_text:?}")))?;
     let state_text: String = row.get(3)?;
     let name = |code: Option<String>| {
-        code.map(|c| taxonomy.recipient(&c).map(|r| r.name_fr.clone()).unwrap_or(c))
+        code.map(|c| {
+            taxonomy
+                .recipient(&c)
+                .map(|r| r.name_fr.clone())
+                .unwrap_or(c)
+        })
     };
     let planned: Option<String> = row.get(9)?;
     let duplicate_of: Option<String> = row.get(11)?;
@@ -555,7 +606,10 @@ pub fn status_event_from_row(
         outside_body: name(row.get(7)?),
         note: row.get(8)?,
         planned_date: planned
-            .map(|d| d.parse().map_err(|e| StoreError::Corrupt(format!("date {d:?}: {e}"))))
+            .map(|d| {
+                d.parse()
+                    .map_err(|e| StoreError::Corrupt(format!("date {d:?}: {e}")))
+            })
             .transpose()?,
         reason: row.get(10)?,
         duplicate_of: duplicate_of.as_deref().map(parse_uuid).transpose()?,

@@ -81,7 +81,10 @@ async fn json_errors_for_api(request: Request, next: Next) -> Response {
     // Keep the original status (e.g. 405, 412) and headers (tus headers), replace the body.
     let (mut parts, _) = response.into_parts();
     let body = serde_json::to_vec(&error.body()).unwrap_or_default();
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(body))
 }

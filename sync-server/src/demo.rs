@@ -35,12 +35,80 @@ struct DemoRequest {
 
 fn requests() -> Vec<DemoRequest> {
     vec![
-        DemoRequest { n: 1, category: "voirie", subcategory: "nid_de_poule", comment: "Nid-de-poule profond devant le n° 12", lat: 46.1603, lon: -1.1511, street: "Rue du Palais", actions: Vec::new },
-        DemoRequest { n: 2, category: "proprete", subcategory: "tags", comment: "Tags sur la façade de l'école", lat: 46.1625, lon: -1.1530, street: "Rue Saint-Yon", actions: || vec![Action::Schedule { date: (Utc::now() + Duration::days(7)).date_naive(), note: Some("Passage de l'équipe anti-tags prévu".into()) }] },
-        DemoRequest { n: 3, category: "eclairage", subcategory: "eteint", comment: "Lampadaire éteint depuis une semaine", lat: 46.1570, lon: -1.1490, street: "Quai Duperré", actions: || vec![Action::Start] },
-        DemoRequest { n: 4, category: "mobilier_urbain", subcategory: "banc", comment: "Banc cassé, lattes arrachées", lat: 46.1560, lon: -1.1550, street: "Cours des Dames", actions: || vec![Action::Resolve { note: Some("Lattes remplacées".into()), photo: None }] },
-        DemoRequest { n: 5, category: "collecte_dechets", subcategory: "conteneur_plein", comment: "Conteneur à verre plein", lat: 46.1650, lon: -1.1450, street: "Avenue Jean Guiton", actions: Vec::new },
-        DemoRequest { n: 6, category: "voirie", subcategory: "trottoir_degrade", comment: "Dalle soulevée sur le trottoir", lat: 46.1590, lon: -1.1600, street: "Rue de la Noue", actions: || vec![Action::Refuse { reason: "Voie privée : le propriétaire a été informé".into() }] },
+        DemoRequest {
+            n: 1,
+            category: "voirie",
+            subcategory: "nid_de_poule",
+            comment: "Nid-de-poule profond devant le n° 12",
+            lat: 46.1603,
+            lon: -1.1511,
+            street: "Rue du Palais",
+            actions: Vec::new,
+        },
+        DemoRequest {
+            n: 2,
+            category: "proprete",
+            subcategory: "tags",
+            comment: "Tags sur la façade de l'école",
+            lat: 46.1625,
+            lon: -1.1530,
+            street: "Rue Saint-Yon",
+            actions: || {
+                vec![Action::Schedule {
+                    date: (Utc::now() + Duration::days(7)).date_naive(),
+                    note: Some("Passage de l'équipe anti-tags prévu".into()),
+                }]
+            },
+        },
+        DemoRequest {
+            n: 3,
+            category: "eclairage",
+            subcategory: "eteint",
+            comment: "Lampadaire éteint depuis une semaine",
+            lat: 46.1570,
+            lon: -1.1490,
+            street: "Quai Duperré",
+            actions: || vec![Action::Start],
+        },
+        DemoRequest {
+            n: 4,
+            category: "mobilier_urbain",
+            subcategory: "banc",
+            comment: "Banc cassé, lattes arrachées",
+            lat: 46.1560,
+            lon: -1.1550,
+            street: "Cours des Dames",
+            actions: || {
+                vec![Action::Resolve {
+                    note: Some("Lattes remplacées".into()),
+                    photo: None,
+                }]
+            },
+        },
+        DemoRequest {
+            n: 5,
+            category: "collecte_dechets",
+            subcategory: "conteneur_plein",
+            comment: "Conteneur à verre plein",
+            lat: 46.1650,
+            lon: -1.1450,
+            street: "Avenue Jean Guiton",
+            actions: Vec::new,
+        },
+        DemoRequest {
+            n: 6,
+            category: "voirie",
+            subcategory: "trottoir_degrade",
+            comment: "Dalle soulevée sur le trottoir",
+            lat: 46.1590,
+            lon: -1.1600,
+            street: "Rue de la Noue",
+            actions: || {
+                vec![Action::Refuse {
+                    reason: "Voie privée : le propriétaire a été informé".into(),
+                }]
+            },
+        },
     ]
 }
 
@@ -54,7 +122,11 @@ fn incident(r: &DemoRequest, observed_days_ago: i64) -> Incident {
         subcategory: r.subcategory.into(),
         extra: BTreeMap::new(),
         photos: Vec::new(),
-        position: Position { lat: r.lat, lon: r.lon, accuracy_m: Some(6.0) },
+        position: Position {
+            lat: r.lat,
+            lon: r.lon,
+            accuracy_m: Some(6.0),
+        },
         lambert93: None,
         address: Some(Address {
             label: format!("{}, 17000 La Rochelle", r.street),

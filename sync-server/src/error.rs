@@ -28,7 +28,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>, message_en: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), message_en: message_en.into(), internal: None }
+        ApiError {
+            code,
+            message: message.into(),
+            message_en: message_en.into(),
+            internal: None,
+        }
     }
 
     /// A 500 whose detail goes to the log only.
@@ -89,7 +94,11 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(code = self.code.as_str(), detail = ?self.internal, "server error");
         } else {
-            tracing::debug!(code = self.code.as_str(), "client error: {}", self.message_en);
+            tracing::debug!(
+                code = self.code.as_str(),
+                "client error: {}",
+                self.message_en
+            );
         }
         (status, axum::Json(self.body())).into_response()
     }
@@ -170,7 +179,11 @@ pub fn json_rejection(rejection: JsonRejection) -> ApiError {
 
 /// 413 `body_too_large`.
 pub fn body_too_large() -> ApiError {
-    ApiError::new(ErrorCode::BodyTooLarge, "Corps de requête trop volumineux", "request body too large")
+    ApiError::new(
+        ErrorCode::BodyTooLarge,
+        "Corps de requête trop volumineux",
+        "request body too large",
+    )
 }
 
 impl<T: Serialize> IntoResponse for ApiJson<T> {

@@ -29,7 +29,12 @@ pub struct Config {
 
 impl Config {
     pub fn new(data_dir: PathBuf, listen: SocketAddr) -> Self {
-        Config { data_dir, listen, max_json_body: MAX_JSON_BODY, max_upload_size: MAX_UPLOAD_SIZE }
+        Config {
+            data_dir,
+            listen,
+            max_json_body: MAX_JSON_BODY,
+            max_upload_size: MAX_UPLOAD_SIZE,
+        }
     }
 }
 
@@ -57,7 +62,10 @@ impl AppState {
 
     /// A snapshot of the current taxonomy (cheap enough: a few KB, cloned per request).
     pub fn taxonomy(&self) -> Taxonomy {
-        self.taxonomy.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.taxonomy
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 

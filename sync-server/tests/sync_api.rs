@@ -24,22 +24,103 @@ struct BadInput {
 async fn bad_input_is_answered_with_a_json_error_and_nothing_is_stored() {
     let server = TestServer::start().await;
     let token = server.device().await;
-    let good = serde_json::to_value(balade_protocol::envelope::PushRequest::new(vec![], vec![pothole()])).unwrap();
+    let good = serde_json::to_value(balade_protocol::envelope::PushRequest::new(
+        vec![],
+        vec![pothole()],
+    ))
+    .unwrap();
     let with = |f: &dyn Fn(&mut serde_json::Value)| {
         let mut v = good.clone();
         f(&mut v);
         serde_json::to_vec(&v).unwrap()
     };
     let cases = vec![
-        BadInput { name: "malformed json", path: "/api/v1/push", token: Some("DEVICE"), content_type: "application/json", body: b"{\"protocol\":1,\"incidents\":[".to_vec(), status: 400, code: "malformed_json" },
-        BadInput { name: "wrong-typed field", path: "/api/v1/push", token: Some("DEVICE"), content_type: "application/json", body: with(&|v| v["incidents"][0]["position"]["lat"] = "north".into()), status: 400, code: "invalid_field" },
-        BadInput { name: "missing field", path: "/api/v1/push", token: Some("DEVICE"), content_type: "application/json", body: with(&|v| { v["incidents"][0].as_object_mut().unwrap().remove("category"); }), status: 400, code: "invalid_field" },
-        BadInput { name: "unsupported protocol", path: "/api/v1/push", token: Some("DEVICE"), content_type: "application/json", body: with(&|v| v["protocol"] = 99.into()), status: 400, code: "unsupported_protocol" },
-        BadInput { name: "not json content type", path: "/api/v1/push", token: Some("DEVICE"), content_type: "text/plain", body: serde_json::to_vec(&good).unwrap(), status: 415, code: "unsupported_media_type" },
-        BadInput { name: "oversized body", path: "/api/v1/push", token: Some("DEVICE"), content_type: "application/json", body: with(&|v| v["incidents"][0]["comment"] = "x".repeat(3 * 1024 * 1024).into()), status: 413, code: "body_too_large" },
-        BadInput { name: "missing token", path: "/api/v1/push", token: None, content_type: "application/json", body: serde_json::to_vec(&good).unwrap(), status: 401, code: "missing_token" },
-        BadInput { name: "invalid token", path: "/api/v1/push", token: Some("not-a-token"), content_type: "application/json", body: serde_json::to_vec(&good).unwrap(), status: 401, code: "invalid_token" },
-        BadInput { name: "unknown route", path: "/api/v1/nothing-here", token: Some("DEVICE"), content_type: "application/json", body: vec![], status: 404, code: "not_found" },
+        BadInput {
+            name: "malformed json",
+            path: "/api/v1/push",
+            token: Some("DEVICE"),
+            content_type: "application/json",
+            body: b"{\"protocol\":1,\"incidents\":[".to_vec(),
+            status: 400,
+            code: "malformed_json",
+        },
+        BadInput {
+            name: "wrong-typed field",
+            path: "/api/v1/push",
+            token: Some("DEVICE"),
+            content_type: "application/json",
+            body: with(&|v| v["incidents"][0]["position"]["lat"] = "north".into()),
+            status: 400,
+            code: "invalid_field",
+        },
+        BadInput {
+            name: "missing field",
+            path: "/api/v1/push",
+            token: Some("DEVICE"),
+            content_type: "application/json",
+            body: with(&|v| {
+                v["incidents"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("category");
+            }),
+            status: 400,
+            code: "invalid_field",
+        },
+        BadInput {
+            name: "unsupported protocol",
+            path: "/api/v1/push",
+            token: Some("DEVICE"),
+            content_type: "application/json",
+            body: with(&|v| v["protocol"] = 99.into()),
+            status: 400,
+            code: "unsupported_protocol",
+        },
+        BadInput {
+            name: "not json content type",
+            path: "/api/v1/push",
+            token: Some("DEVICE"),
+            content_type: "text/plain",
+            body: serde_json::to_vec(&good).unwrap(),
+            status: 415,
+            code: "unsupported_media_type",
+        },
+        BadInput {
+            name: "oversized body",
+            path: "/api/v1/push",
+            token: Some("DEVICE"),
+            content_type: "application/json",
+            body: with(&|v| v["incidents"][0]["comment"] = "x".repeat(3 * 1024 * 1024).into()),
+            status: 413,
+            code: "body_too_large",
+        },
+        BadInput {
+            name: "missing token",
+            path: "/api/v1/push",
+            token: None,
+            content_type: "application/json",
+            body: serde_json::to_vec(&good).unwrap(),
+            status: 401,
+            code: "missing_token",
+        },
+        BadInput {
+            name: "invalid token",
+            path: "/api/v1/push",
+            token: Some("not-a-token"),
+            content_type: "application/json",
+            body: serde_json::to_vec(&good).unwrap(),
+            status: 401,
+            code: "invalid_token",
+        },
+        BadInput {
+            name: "unknown route",
+            path: "/api/v1/nothing-here",
+            token: Some("DEVICE"),
+            content_type: "application/json",
+            body: vec![],
+            status: 404,
+            code: "not_found",
+        },
     ];
     for case in cases {
         let mut request = server
@@ -55,7 +136,12 @@ async fn bad_input_is_answered_with_a_json_error_and_nothing_is_stored() {
         let response = request.send().await.unwrap();
         assert_eq!(response.status().as_u16(), case.status, "{}", case.name);
         assert_eq!(error_code(response).await, case.code, "{}", case.name);
-        assert_eq!(server.n_requests().await, 0, "{}: nothing stored", case.name);
+        assert_eq!(
+            server.n_requests().await,
+            0,
+            "{}: nothing stored",
+            case.name
+        );
     }
 
     // Per-incident rejections: the batch answers 200 with Rejected items, nothing stored.
@@ -63,7 +149,9 @@ async fn bad_input_is_answered_with_a_json_error_and_nothing_is_stored() {
         ("voirie_lunaire", "nid_de_poule", "unknown_category"),
         ("voirie", "crevasse", "unknown_subcategory"),
     ] {
-        let response = server.push_ok(&token, vec![incident(category, subcategory)]).await;
+        let response = server
+            .push_ok(&token, vec![incident(category, subcategory)])
+            .await;
         let item = &response.results[0];
         assert_eq!(item.outcome, PushOutcome::Rejected);
         assert_eq!(item.error.as_ref().unwrap().code.as_str(), code);
@@ -125,13 +213,19 @@ async fn another_devices_incident_is_forbidden() {
     let server = TestServer::start().await;
     let (alice, bob) = (server.device().await, server.device().await);
     let incident = pothole();
-    assert_eq!(server.push_ok(&alice, vec![incident.clone()]).await.results[0].outcome, PushOutcome::Created);
+    assert_eq!(
+        server.push_ok(&alice, vec![incident.clone()]).await.results[0].outcome,
+        PushOutcome::Created
+    );
     let mut changed = incident.clone();
     changed.comment = "écrasé".into();
     for attempt in [incident, changed] {
         let response = server.push_ok(&bob, vec![attempt]).await;
         assert_eq!(response.results[0].outcome, PushOutcome::Rejected);
-        assert_eq!(response.results[0].error.as_ref().unwrap().code.as_str(), "forbidden");
+        assert_eq!(
+            response.results[0].error.as_ref().unwrap().code.as_str(),
+            "forbidden"
+        );
     }
     assert_eq!(server.n_requests().await, 1);
     let comment: String = server
@@ -142,7 +236,16 @@ async fn another_devices_incident_is_forbidden() {
         .unwrap();
     assert_eq!(comment, "Nid-de-poule devant l'école");
     // Bob's feed does not show Alice's events.
-    let page: FeedPage = server.http.get(server.url("/api/v1/feed")).bearer_auth(&bob).send().await.unwrap().json().await.unwrap();
+    let page: FeedPage = server
+        .http
+        .get(server.url("/api/v1/feed"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(page.events.is_empty());
 }
 
@@ -150,14 +253,21 @@ async fn another_devices_incident_is_forbidden() {
 async fn unknown_request_is_not_found() {
     let server = TestServer::start().await;
     let token = server.device().await;
-    for path in ["/api/v1/track/ABCDEFGH", "/api/v1/track/not-a-code", "/api/v1/track/ABCDEFG0"] {
+    for path in [
+        "/api/v1/track/ABCDEFGH",
+        "/api/v1/track/not-a-code",
+        "/api/v1/track/ABCDEFG0",
+    ] {
         let response = server.http.get(server.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 404, "{path}");
         assert_eq!(error_code(response).await, "not_found");
     }
     let response = server
         .http
-        .head(server.url(&format!("/api/v1/uploads/{}", uuid::Uuid::new_v4().simple())))
+        .head(server.url(&format!(
+            "/api/v1/uploads/{}",
+            uuid::Uuid::new_v4().simple()
+        )))
         .bearer_auth(&token)
         .header("Tus-Resumable", "1.0.0")
         .send()
@@ -195,7 +305,10 @@ async fn same_id_different_body_is_a_conflict() {
     assert_eq!(error_code(conflict).await, "id_conflict");
     let pushed = server.push_ok(&token, vec![changed]).await;
     assert_eq!(pushed.results[0].outcome, PushOutcome::Conflict);
-    assert_eq!(pushed.results[0].error.as_ref().unwrap().code.as_str(), "id_conflict");
+    assert_eq!(
+        pushed.results[0].error.as_ref().unwrap().code.as_str(),
+        "id_conflict"
+    );
     assert_eq!(server.n_requests().await, 1);
 }
 
@@ -206,17 +319,28 @@ async fn duplicate_storm() {
     let incident = pothole();
     let mut tasks = Vec::new();
     for _ in 0..20 {
-        let (http, url, token, incident) =
-            (server.http.clone(), server.url("/api/v1/push"), token.clone(), incident.clone());
+        let (http, url, token, incident) = (
+            server.http.clone(),
+            server.url("/api/v1/push"),
+            token.clone(),
+            incident.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let response = http
                 .post(url)
                 .bearer_auth(token)
-                .json(&balade_protocol::envelope::PushRequest::new(vec![], vec![incident]))
+                .json(&balade_protocol::envelope::PushRequest::new(
+                    vec![],
+                    vec![incident],
+                ))
                 .send()
                 .await
                 .unwrap();
-            assert!(!response.status().is_server_error(), "{}", response.status());
+            assert!(
+                !response.status().is_server_error(),
+                "{}",
+                response.status()
+            );
             assert_eq!(response.status(), 200);
             response.json::<PushResponse>().await.unwrap()
         }));
@@ -226,14 +350,29 @@ async fn duplicate_storm() {
     for task in tasks {
         let response = task.await.unwrap();
         let item = &response.results[0];
-        assert!(matches!(item.outcome, PushOutcome::Created | PushOutcome::AlreadyStored));
+        assert!(matches!(
+            item.outcome,
+            PushOutcome::Created | PushOutcome::AlreadyStored
+        ));
         n_created += (item.outcome == PushOutcome::Created) as usize;
-        references.insert((item.reference.clone().unwrap(), item.tracking_code.clone().unwrap()));
+        references.insert((
+            item.reference.clone().unwrap(),
+            item.tracking_code.clone().unwrap(),
+        ));
     }
     assert_eq!(n_created, 1);
-    assert_eq!(references.len(), 1, "every answer names the same reference: {references:?}");
+    assert_eq!(
+        references.len(),
+        1,
+        "every answer names the same reference: {references:?}"
+    );
     assert_eq!(server.n_requests().await, 1);
-    assert_eq!(server.count("SELECT COUNT(*) FROM events WHERE kind = 'received'").await, 1);
+    assert_eq!(
+        server
+            .count("SELECT COUNT(*) FROM events WHERE kind = 'received'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -247,15 +386,28 @@ async fn lost_ack() {
     for (a, b) in first.results.iter().zip(&retry.results) {
         assert_eq!(a.outcome, PushOutcome::Created);
         assert_eq!(b.outcome, PushOutcome::AlreadyStored);
-        assert_eq!((&a.id, &a.reference, &a.tracking_code), (&b.id, &b.reference, &b.tracking_code));
+        assert_eq!(
+            (&a.id, &a.reference, &a.tracking_code),
+            (&b.id, &b.reference, &b.tracking_code)
+        );
     }
     assert_eq!(server.n_requests().await, 2);
     let reference = first.results[0].reference.clone().unwrap();
-    assert!(reference.starts_with("LR-") && reference.len() == "LR-2026-000001".len(), "{reference}");
+    assert!(
+        reference.starts_with("LR-") && reference.len() == "LR-2026-000001".len(),
+        "{reference}"
+    );
 }
 
 async fn upload_whole(server: &TestServer, token: &str, bytes: &[u8]) -> reqwest::Response {
-    let created = tus_create(&server.http, &server.base, token, &photo_ref(bytes).sha256, bytes.len()).await;
+    let created = tus_create(
+        &server.http,
+        &server.base,
+        token,
+        &photo_ref(bytes).sha256,
+        bytes.len(),
+    )
+    .await;
     assert_eq!(created.status(), 201);
     let url = server.url(&header(&created, "location"));
     tus_patch(&server.http, &url, token, 0, bytes.to_vec(), None).await
@@ -277,13 +429,31 @@ async fn record_without_photo() {
     assert_eq!(done.status(), 204);
     assert_eq!(header(&done, "upload-offset"), bytes.len().to_string());
     assert_eq!(header(&done, "tus-resumable"), "1.0.0");
-    assert_eq!(server.count("SELECT incomplete FROM requests").await, 0, "healed");
-    let stored = std::fs::read(server.data_dir().join("photos").join(&photo.sha256[..2]).join(&photo.sha256)).unwrap();
+    assert_eq!(
+        server.count("SELECT incomplete FROM requests").await,
+        0,
+        "healed"
+    );
+    let stored = std::fs::read(
+        server
+            .data_dir()
+            .join("photos")
+            .join(&photo.sha256[..2])
+            .join(&photo.sha256),
+    )
+    .unwrap();
     assert_eq!(stored, bytes);
     // A retry of the push now reports nothing missing; uploading again short-cuts to complete.
     let retry = server.push_ok(&token, vec![incident]).await;
     assert!(retry.results[0].missing_photos.is_empty());
-    let again = tus_create(&server.http, &server.base, &token, &photo.sha256, bytes.len()).await;
+    let again = tus_create(
+        &server.http,
+        &server.base,
+        &token,
+        &photo.sha256,
+        bytes.len(),
+    )
+    .await;
     assert_eq!(again.status(), 201);
     assert_eq!(header(&again, "upload-offset"), bytes.len().to_string());
     assert_eq!(server.count("SELECT COUNT(*) FROM photos").await, 1);
@@ -298,7 +468,14 @@ async fn truncated_photo() {
     incident.photos = vec![photo_ref(&bytes)];
     server.push_ok(&token, vec![incident]).await;
     // The device declares the right hash and length but sends damaged bytes.
-    let created = tus_create(&server.http, &server.base, &token, &photo_ref(&bytes).sha256, bytes.len()).await;
+    let created = tus_create(
+        &server.http,
+        &server.base,
+        &token,
+        &photo_ref(&bytes).sha256,
+        bytes.len(),
+    )
+    .await;
     let url = server.url(&header(&created, "location"));
     let mut damaged = bytes.clone();
     damaged[50_000] ^= 0xff;
@@ -306,10 +483,20 @@ async fn truncated_photo() {
     assert_eq!(response.status(), 460);
     assert_eq!(error_code(response).await, "checksum_mismatch");
     let data = server.data_dir();
-    let leftovers: Vec<_> = files_under(&data.join("uploads")).into_iter().chain(files_under(&data.join("photos"))).collect();
-    assert!(leftovers.is_empty(), "no partial or empty file kept: {leftovers:?}");
+    let leftovers: Vec<_> = files_under(&data.join("uploads"))
+        .into_iter()
+        .chain(files_under(&data.join("photos")))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no partial or empty file kept: {leftovers:?}"
+    );
     assert_eq!(server.count("SELECT COUNT(*) FROM photos").await, 0);
-    assert_eq!(server.count("SELECT incomplete FROM requests").await, 1, "still incomplete");
+    assert_eq!(
+        server.count("SELECT incomplete FROM requests").await,
+        1,
+        "still incomplete"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -317,34 +504,73 @@ async fn chunk_checksum_mismatch_and_wrong_offset() {
     let server = TestServer::start().await;
     let token = server.device().await;
     let bytes = photo_bytes(64_000, 9);
-    let created = tus_create(&server.http, &server.base, &token, &photo_ref(&bytes).sha256, bytes.len()).await;
+    let created = tus_create(
+        &server.http,
+        &server.base,
+        &token,
+        &photo_ref(&bytes).sha256,
+        bytes.len(),
+    )
+    .await;
     let url = server.url(&header(&created, "location"));
     let (first, second) = bytes.split_at(32_000);
     // Wrong digest for the chunk: 460, nothing kept.
     let wrong = Sha256::digest(b"something else");
     let response = tus_patch(&server.http, &url, &token, 0, first.to_vec(), Some(&wrong)).await;
     assert_eq!(response.status(), 460);
-    let head = server.http.head(&url).bearer_auth(&token).header("Tus-Resumable", "1.0.0").send().await.unwrap();
+    let head = server
+        .http
+        .head(&url)
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(header(&head, "upload-offset"), "0");
     assert_eq!(header(&head, "cache-control"), "no-store");
     // Right digest: accepted.
-    let response = tus_patch(&server.http, &url, &token, 0, first.to_vec(), Some(&Sha256::digest(first))).await;
+    let response = tus_patch(
+        &server.http,
+        &url,
+        &token,
+        0,
+        first.to_vec(),
+        Some(&Sha256::digest(first)),
+    )
+    .await;
     assert_eq!(response.status(), 204);
     // Wrong offset: 409.
     let response = tus_patch(&server.http, &url, &token, 0, second.to_vec(), None).await;
     assert_eq!(response.status(), 409);
     assert_eq!(error_code(response).await, "offset_mismatch");
     // Missing Tus-Resumable: 412.
-    let response = server.http.head(&url).bearer_auth(&token).send().await.unwrap();
+    let response = server
+        .http
+        .head(&url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 412);
     let response = tus_patch(&server.http, &url, &token, 32_000, second.to_vec(), None).await;
     assert_eq!(response.status(), 204);
     assert_eq!(server.count("SELECT COUNT(*) FROM photos").await, 1);
     // OPTIONS advertises the extensions without auth.
-    let options = server.http.request(reqwest::Method::OPTIONS, server.url("/api/v1/uploads")).send().await.unwrap();
-    assert_eq!(header(&options, "tus-extension"), "creation,checksum,termination");
+    let options = server
+        .http
+        .request(reqwest::Method::OPTIONS, server.url("/api/v1/uploads"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        header(&options, "tus-extension"),
+        "creation,checksum,termination"
+    );
     assert_eq!(header(&options, "tus-checksum-algorithm"), "sha256");
-    assert_eq!(header(&options, "tus-max-size"), (30 * 1024 * 1024).to_string());
+    assert_eq!(
+        header(&options, "tus-max-size"),
+        (30 * 1024 * 1024).to_string()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -363,7 +589,11 @@ async fn upload_id_path_tricks_are_refused() {
         (uuid::Uuid::new_v4().simple().to_string(), &[404]),
     ];
     for (id, statuses) in cases {
-        for method in [reqwest::Method::HEAD, reqwest::Method::PATCH, reqwest::Method::DELETE] {
+        for method in [
+            reqwest::Method::HEAD,
+            reqwest::Method::PATCH,
+            reqwest::Method::DELETE,
+        ] {
             let url = format!("{}/api/v1/uploads/{id}", server.base);
             let response = server
                 .http
@@ -372,18 +602,31 @@ async fn upload_id_path_tricks_are_refused() {
                 .header("Tus-Resumable", "1.0.0")
                 .header("Content-Type", "application/offset+octet-stream")
                 .header("Upload-Offset", "0")
-                .body(if method == reqwest::Method::PATCH { b"evil".to_vec() } else { vec![] })
+                .body(if method == reqwest::Method::PATCH {
+                    b"evil".to_vec()
+                } else {
+                    vec![]
+                })
                 .send()
                 .await
                 .unwrap();
-            assert!(statuses.contains(&response.status().as_u16()), "{method} {id}: {}", response.status());
+            assert!(
+                statuses.contains(&response.status().as_u16()),
+                "{method} {id}: {}",
+                response.status()
+            );
         }
     }
     // Nothing was written anywhere: only the database files exist.
     let root = server.dir.path();
     let files: Vec<_> = files_under(root)
         .into_iter()
-        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with("balade.db"))
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("balade.db")
+        })
         .collect();
     assert!(files.is_empty(), "{files:?}");
 }
@@ -398,7 +641,16 @@ async fn clock_skew() {
     past.observed_at = "2024-05-01T10:00:00Z".parse().unwrap();
     server.push_ok(&token, vec![future.clone()]).await;
     server.push_ok(&token, vec![past.clone()]).await;
-    let page: FeedPage = server.http.get(server.url("/api/v1/feed?since=0")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let page: FeedPage = server
+        .http
+        .get(server.url("/api/v1/feed?since=0"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let seqs: Vec<i64> = page.events.iter().map(|e| e.seq).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     // Server order: the incident pushed first (observed in 2028) comes first.
@@ -440,23 +692,49 @@ async fn feed_replay() {
         .store
         .call(move |c| {
             write_tx(c, |tx| {
-                apply_action(tx, &taxonomy, "op", id, Action::InternalNote { text: "secret interne".into() })?;
-                apply_action(tx, &taxonomy, "op", id, Action::Schedule { date: "2026-06-01".parse().unwrap(), note: Some("Équipe prévue".into()) })?;
+                apply_action(
+                    tx,
+                    &taxonomy,
+                    "op",
+                    id,
+                    Action::InternalNote {
+                        text: "secret interne".into(),
+                    },
+                )?;
+                apply_action(
+                    tx,
+                    &taxonomy,
+                    "op",
+                    id,
+                    Action::Schedule {
+                        date: "2026-06-01".parse().unwrap(),
+                        note: Some("Équipe prévue".into()),
+                    },
+                )?;
                 Ok(())
             })
         })
         .await
         .unwrap();
     let get = |since: i64| {
-        let request = server.http.get(server.url(&format!("/api/v1/feed?since={since}"))).bearer_auth(&token);
+        let request = server
+            .http
+            .get(server.url(&format!("/api/v1/feed?since={since}")))
+            .bearer_auth(&token);
         async move { request.send().await.unwrap().text().await.unwrap() }
     };
     let first = get(0).await;
     assert_eq!(first, get(0).await, "same page twice is identical");
-    assert!(!first.contains("secret interne"), "internal notes never reach a device");
+    assert!(
+        !first.contains("secret interne"),
+        "internal notes never reach a device"
+    );
     let page: FeedPage = serde_json::from_str(&first).unwrap();
     let kinds: Vec<EventKind> = page.events.iter().map(|e| e.kind).collect();
-    assert_eq!(kinds, [EventKind::Received, EventKind::Routed, EventKind::Scheduled]);
+    assert_eq!(
+        kinds,
+        [EventKind::Received, EventKind::Routed, EventKind::Scheduled]
+    );
     assert_eq!(page.events[1].service.as_deref(), Some("Service Voirie"));
     assert_eq!(page.events[2].state, State::Scheduled);
     assert_eq!(page.next_cursor, page.events[2].seq);
@@ -468,7 +746,15 @@ async fn feed_replay() {
     assert_eq!(after.next_cursor, page.next_cursor);
     // Citizens see the same public timeline through the tracking code.
     let code = pushed.results[0].tracking_code.clone().unwrap();
-    let view: TrackingView = server.http.get(server.url(&format!("/api/v1/track/{}", code.to_lowercase()))).send().await.unwrap().json().await.unwrap();
+    let view: TrackingView = server
+        .http
+        .get(server.url(&format!("/api/v1/track/{}", code.to_lowercase())))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(view.state, State::Scheduled);
     assert_eq!(view.timeline.len(), 3);
 }
@@ -488,14 +774,44 @@ async fn duplicates_flow_to_every_reporter() {
         .store
         .call(move |c| {
             write_tx(c, |tx| {
-                apply_action(tx, &taxonomy, "op", copy_id, Action::Duplicate { of: kept_id })?;
-                apply_action(tx, &taxonomy, "op", kept_id, Action::Resolve { note: Some("Rebouché".into()), photo: None })?;
+                apply_action(
+                    tx,
+                    &taxonomy,
+                    "op",
+                    copy_id,
+                    Action::Duplicate { of: kept_id },
+                )?;
+                apply_action(
+                    tx,
+                    &taxonomy,
+                    "op",
+                    kept_id,
+                    Action::Resolve {
+                        note: Some("Rebouché".into()),
+                        photo: None,
+                    },
+                )?;
                 Ok(())
             })
         })
         .await
         .unwrap();
-    let page: FeedPage = server.http.get(server.url("/api/v1/feed")).bearer_auth(&bob).send().await.unwrap().json().await.unwrap();
-    assert!(page.events.iter().any(|e| e.incident_id == copy_id && e.kind == EventKind::Duplicate && e.duplicate_of == Some(kept_id)));
-    assert!(page.events.iter().any(|e| e.incident_id == kept_id && e.kind == EventKind::Resolved));
+    let page: FeedPage = server
+        .http
+        .get(server.url("/api/v1/feed"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(page.events.iter().any(|e| e.incident_id == copy_id
+        && e.kind == EventKind::Duplicate
+        && e.duplicate_of == Some(kept_id)));
+    assert!(
+        page.events
+            .iter()
+            .any(|e| e.incident_id == kept_id && e.kind == EventKind::Resolved)
+    );
 }

@@ -27,31 +27,64 @@ impl Drop for Served {
 
 fn serve(data: &Path) -> Served {
     let mut child = Command::new(BIN)
-        .args(["--data", data.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
+        .args([
+            "--data",
+            data.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let address = first.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("first line: {first:?}"));
-    Served { child, base: address.to_string() }
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let address = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line: {first:?}"));
+    Served {
+        child,
+        base: address.to_string(),
+    }
 }
 
 fn cli(data: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN).arg("--data").arg(data).args(args).output().unwrap()
+    Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn enroll_code(data: &Path) -> String {
     let out = cli(data, &["enroll", "--name", "Tablette voirie"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().last().unwrap().trim().to_string()
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 async fn enroll(http: &reqwest::Client, base: &str, code: String) -> String {
     let response = http
         .post(format!("{base}/api/v1/enroll"))
-        .json(&EnrollRequest { protocol: 1, code, device_name: String::new() })
+        .json(&EnrollRequest {
+            protocol: 1,
+            code,
+            device_name: String::new(),
+        })
         .send()
         .await
         .unwrap();
@@ -87,19 +120,38 @@ async fn crash_mid_upload() {
     assert_eq!(created.status(), 201);
     let location = header(&created, "location");
     let half = bytes.len() / 2;
-    let response = tus_patch(&http, &format!("{}{location}", server.base), &token, 0, bytes[..half].to_vec(), None).await;
+    let response = tus_patch(
+        &http,
+        &format!("{}{location}", server.base),
+        &token,
+        0,
+        bytes[..half].to_vec(),
+        None,
+    )
+    .await;
     assert_eq!(response.status(), 204);
     drop(server); // kill -9
 
     let server = serve(&data);
     let url = format!("{}{location}", server.base);
-    let head = http.head(&url).bearer_auth(&token).header("Tus-Resumable", "1.0.0").send().await.unwrap();
+    let head = http
+        .head(&url)
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.status(), 200);
     assert_eq!(header(&head, "upload-offset"), half.to_string());
     assert_eq!(header(&head, "upload-length"), bytes.len().to_string());
     let done = tus_patch(&http, &url, &token, half, bytes[half..].to_vec(), None).await;
     assert_eq!(done.status(), 204);
-    let stored = std::fs::read(data.join("photos").join(&photo.sha256[..2]).join(&photo.sha256)).unwrap();
+    let stored = std::fs::read(
+        data.join("photos")
+            .join(&photo.sha256[..2])
+            .join(&photo.sha256),
+    )
+    .unwrap();
     assert_eq!(balade_protocol::incident::sha256_hex(&stored), photo.sha256);
     drop(server);
     let out = cli(&data, &["request", "list", "--json"]);
@@ -113,7 +165,9 @@ async fn crash_mid_upload() {
 fn rusqlite_count(data: &Path, sql: &str) -> i64 {
     let store = balade_sync::store::Store::open_blocking(data).unwrap();
     let sql = sql.to_string();
-    store.with_conn(move |c| Ok(c.query_row(&sql, [], |r| r.get(0))?)).unwrap()
+    store
+        .with_conn(move |c| Ok(c.query_row(&sql, [], |r| r.get(0))?))
+        .unwrap()
 }
 
 /// Snapshot of what operator commands could change.
@@ -145,7 +199,10 @@ async fn operator_cli_errors_leave_the_store_untouched() {
         let pushed: PushResponse = http
             .post(format!("{}/api/v1/push", server.base))
             .bearer_auth(&token)
-            .json(&PushRequest::new(vec![], vec![pothole(), incident("proprete", "tags")]))
+            .json(&PushRequest::new(
+                vec![],
+                vec![pothole(), incident("proprete", "tags")],
+            ))
             .send()
             .await
             .unwrap()
@@ -153,7 +210,10 @@ async fn operator_cli_errors_leave_the_store_untouched() {
             .await
             .unwrap();
         let first = &pushed.results[0];
-        (first.reference.clone().unwrap(), first.tracking_code.clone().unwrap())
+        (
+            first.reference.clone().unwrap(),
+            first.tracking_code.clone().unwrap(),
+        )
     };
     let before = store_snapshot(&data);
     let bad: Vec<Vec<&str>> = vec![
@@ -171,16 +231,32 @@ async fn operator_cli_errors_leave_the_store_untouched() {
         let out = cli(&data, &args);
         assert!(!out.status.success(), "{args:?} should fail");
         assert!(!out.stderr.is_empty(), "{args:?} explains on stderr");
-        assert_eq!(store_snapshot(&data), before, "{args:?} left the store untouched");
+        assert_eq!(
+            store_snapshot(&data),
+            before,
+            "{args:?} left the store untouched"
+        );
     }
     // Valid commands, by reference and by tracking code.
     for args in [
-        vec!["request", "schedule", &reference, "--date", "2026-06-01", "--note", "Équipe prévue"],
+        vec![
+            "request",
+            "schedule",
+            &reference,
+            "--date",
+            "2026-06-01",
+            "--note",
+            "Équipe prévue",
+        ],
         vec!["request", "start", &tracking_code],
         vec!["request", "resolve", &reference, "--note", "Rebouché"],
     ] {
         let out = cli(&data, &args);
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     // Resolved requests cannot be started again.
     let out = cli(&data, &["request", "start", &reference]);
@@ -188,9 +264,17 @@ async fn operator_cli_errors_leave_the_store_untouched() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid_state"));
     let list = cli(&data, &["request", "list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let resolved = list.as_array().unwrap().iter().find(|r| r["reference"] == reference.as_str()).unwrap();
+    let resolved = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["reference"] == reference.as_str())
+        .unwrap();
     assert_eq!(resolved["state"], "resolved");
     assert!(resolved["l93_x"].as_f64().unwrap() > 300_000.0);
-    let help = Command::new(BIN).args(["request", "route", "--help"]).output().unwrap();
+    let help = Command::new(BIN)
+        .args(["request", "route", "--help"])
+        .output()
+        .unwrap();
     assert!(help.status.success());
 }

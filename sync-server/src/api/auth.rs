@@ -32,7 +32,10 @@ impl FromRequestParts<AppState> for DeviceAuth {
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(missing_token)?
@@ -51,7 +54,9 @@ impl FromRequestParts<AppState> for DeviceAuth {
             })
             .await?;
         match device {
-            Some(id) => Ok(DeviceAuth { device_id: parse_uuid(&id)? }),
+            Some(id) => Ok(DeviceAuth {
+                device_id: parse_uuid(&id)?,
+            }),
             None => Err(ApiError::new(
                 ErrorCode::InvalidToken,
                 "Jeton d'appareil inconnu ou révoqué : réenrôlez l'appareil",
@@ -114,7 +119,11 @@ pub fn redeem_enrollment_code(
     let device_id = Uuid::now_v7();
     let token = hex::encode(rand::random::<[u8; 32]>());
     let now = now_text();
-    let name = if device_name.trim().is_empty() { name } else { device_name.trim().to_string() };
+    let name = if device_name.trim().is_empty() {
+        name
+    } else {
+        device_name.trim().to_string()
+    };
     tx.execute(
         "INSERT INTO devices (id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![device_id.to_string(), name, secret_hash(&token), now],

@@ -36,7 +36,9 @@ fn check_protocol(protocol: u32) -> Result<(), ApiError> {
     }
     Err(ApiError::new(
         ErrorCode::UnsupportedProtocol,
-        format!("Version de protocole {protocol} non prise en charge (attendu {PROTOCOL_VERSION}) : mettez l'application à jour"),
+        format!(
+            "Version de protocole {protocol} non prise en charge (attendu {PROTOCOL_VERSION}) : mettez l'application à jour"
+        ),
         format!("unsupported protocol {protocol}, expected {PROTOCOL_VERSION}"),
     ))
 }
@@ -51,9 +53,11 @@ pub async fn enroll(
         .write(move |tx| redeem_enrollment_code(tx, &request.code, &request.device_name))
         .await?;
     match redeemed {
-        Some((device_id, token)) => {
-            Ok(ApiJson(EnrollResponse { protocol: PROTOCOL_VERSION, device_id, token }))
-        }
+        Some((device_id, token)) => Ok(ApiJson(EnrollResponse {
+            protocol: PROTOCOL_VERSION,
+            device_id,
+            token,
+        })),
         None => Err(ApiError::new(
             ErrorCode::InvalidEnrollmentCode,
             "Code d'enrôlement inconnu ou déjà utilisé",
@@ -95,7 +99,10 @@ fn item_result(id: Uuid, outcome: InsertOutcome) -> PushItemResult {
             error: Some(conflict_detail()),
             ..empty
         },
-        InsertOutcome::Rejected(detail) => PushItemResult { error: Some(detail), ..empty },
+        InsertOutcome::Rejected(detail) => PushItemResult {
+            error: Some(detail),
+            ..empty
+        },
     }
 }
 
@@ -108,7 +115,11 @@ fn conflict_detail() -> ErrorDetail {
 }
 
 /// Upserts a walk owned by `device_id` (a walk of another device is left untouched).
-fn upsert_walk(tx: &rusqlite::Transaction<'_>, device_id: Uuid, walk: &Walk) -> Result<(), StoreError> {
+fn upsert_walk(
+    tx: &rusqlite::Transaction<'_>,
+    device_id: Uuid,
+    walk: &Walk,
+) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO walks (id, device_id, title, neighbourhood, started_at, ended_at, participants_json, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -146,8 +157,13 @@ pub async fn store_batch(
             }
             let mut results = Vec::with_capacity(incidents.len());
             for incident in &incidents {
-                let outcome =
-                    requests::insert_incident(tx, &taxonomy, incident, Some(device_id), Source::Device)?;
+                let outcome = requests::insert_incident(
+                    tx,
+                    &taxonomy,
+                    incident,
+                    Some(device_id),
+                    Source::Device,
+                )?;
                 results.push(item_result(incident.id, outcome));
             }
             Ok(results)
@@ -169,7 +185,10 @@ pub async fn push(
         ));
     }
     let results = store_batch(&state, auth.device_id, request.walks, request.incidents).await?;
-    Ok(ApiJson(PushResponse { protocol: PROTOCOL_VERSION, results }))
+    Ok(ApiJson(PushResponse {
+        protocol: PROTOCOL_VERSION,
+        results,
+    }))
 }
 
 pub async fn put_incident(
@@ -185,7 +204,9 @@ pub async fn put_incident(
         ));
     }
     let mut results = store_batch(&state, auth.device_id, Vec::new(), vec![incident]).await?;
-    let result = results.pop().ok_or_else(|| ApiError::internal("empty push result"))?;
+    let result = results
+        .pop()
+        .ok_or_else(|| ApiError::internal("empty push result"))?;
     let status = match result.outcome {
         PushOutcome::Created => StatusCode::CREATED,
         PushOutcome::AlreadyStored => StatusCode::OK,
@@ -194,7 +215,10 @@ pub async fn put_incident(
             return Err(ApiError::from(detail));
         }
     };
-    let body = PushResponse { protocol: PROTOCOL_VERSION, results: vec![result] };
+    let body = PushResponse {
+        protocol: PROTOCOL_VERSION,
+        results: vec![result],
+    };
     Ok((status, ApiJson(body)).into_response())
 }
 
@@ -214,7 +238,10 @@ pub async fn feed(
     auth: DeviceAuth,
     Query(query): Query<FeedQuery>,
 ) -> Result<ApiJson<FeedPage>, ApiError> {
-    let limit = query.limit.unwrap_or(DEFAULT_FEED_LIMIT).clamp(1, MAX_FEED_LIMIT) as i64;
+    let limit = query
+        .limit
+        .unwrap_or(DEFAULT_FEED_LIMIT)
+        .clamp(1, MAX_FEED_LIMIT) as i64;
     let since = query.since.max(0);
     let taxonomy = state.taxonomy();
     let device = auth.device_id.to_string();
@@ -241,7 +268,13 @@ pub async fn feed(
         })
         .await?;
     let next_cursor = events.last().map_or(since, |e| e.seq);
-    Ok(ApiJson(FeedPage { protocol: PROTOCOL_VERSION, events, next_cursor, has_more, taxonomy_version }))
+    Ok(ApiJson(FeedPage {
+        protocol: PROTOCOL_VERSION,
+        events,
+        next_cursor,
+        has_more,
+        taxonomy_version,
+    }))
 }
 
 pub async fn track(
@@ -249,7 +282,11 @@ pub async fn track(
     Path(code): Path<String>,
 ) -> Result<ApiJson<TrackingView>, ApiError> {
     let not_found = || {
-        ApiError::new(ErrorCode::NotFound, "Code de suivi inconnu", "unknown tracking code")
+        ApiError::new(
+            ErrorCode::NotFound,
+            "Code de suivi inconnu",
+            "unknown tracking code",
+        )
     };
     let code = normalize_tracking_code(&code).ok_or_else(not_found)?;
     let taxonomy = state.taxonomy();

@@ -35,7 +35,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/v1/uploads", post(tus::create).options(tus::options))
         .route(
             "/api/v1/uploads/{id}",
-            axum::routing::head(tus::head).patch(tus::patch).delete(tus::delete),
+            axum::routing::head(tus::head)
+                .patch(tus::patch)
+                .delete(tus::delete),
         )
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(tus::tus_layer));

@@ -54,7 +54,10 @@ fn part_path(data_dir: &FsPath, id: &str) -> PathBuf {
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 fn tus_error(code: ErrorCode, fr: &str, en: &str) -> ApiError {
@@ -79,10 +82,13 @@ pub async fn tus_layer(request: Request, next: Next) -> Response {
             "Tus-Resumable: 1.0.0 required",
         );
         let mut r = (StatusCode::PRECONDITION_FAILED, axum::Json(body)).into_response();
-        r.headers_mut().insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+        r.headers_mut()
+            .insert("tus-version", HeaderValue::from_static(TUS_VERSION));
         r
     };
-    response.headers_mut().insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
+    response
+        .headers_mut()
+        .insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
     response
 }
 
@@ -91,7 +97,10 @@ pub async fn options(State(state): State<AppState>) -> Response {
     headers.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
     headers.insert("tus-extension", HeaderValue::from_static(TUS_EXTENSIONS));
     headers.insert("tus-checksum-algorithm", HeaderValue::from_static("sha256"));
-    headers.insert("tus-max-size", HeaderValue::from(state.config.max_upload_size));
+    headers.insert(
+        "tus-max-size",
+        HeaderValue::from(state.config.max_upload_size),
+    );
     (StatusCode::NO_CONTENT, headers).into_response()
 }
 
@@ -111,7 +120,9 @@ fn parse_metadata(text: &str) -> Result<Metadata, ApiError> {
             .decode(value.trim())
             .ok()
             .and_then(|v| String::from_utf8(v).ok())
-            .ok_or_else(|| invalid_tus("Upload-Metadata illisible", "undecodable Upload-Metadata"))?;
+            .ok_or_else(|| {
+                invalid_tus("Upload-Metadata illisible", "undecodable Upload-Metadata")
+            })?;
         match key {
             "sha256" => meta.sha256 = Some(decoded),
             "mime" => meta.mime = Some(decoded),
@@ -143,7 +154,12 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let length: u64 = header_str(&headers, "upload-length")
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| invalid_tus("En-tête Upload-Length manquant ou invalide", "missing or invalid Upload-Length"))?;
+        .ok_or_else(|| {
+            invalid_tus(
+                "En-tête Upload-Length manquant ou invalide",
+                "missing or invalid Upload-Length",
+            )
+        })?;
     if length > state.config.max_upload_size {
         return Err(tus_error(
             ErrorCode::UploadTooLarge,
@@ -152,10 +168,12 @@ pub async fn create(
         ));
     }
     let meta = parse_metadata(header_str(&headers, "upload-metadata").unwrap_or(""))?;
-    let sha256 = meta
-        .sha256
-        .filter(|s| is_sha256_hex(s))
-        .ok_or_else(|| invalid_tus("Métadonnée sha256 manquante ou invalide", "missing or invalid sha256 metadata"))?;
+    let sha256 = meta.sha256.filter(|s| is_sha256_hex(s)).ok_or_else(|| {
+        invalid_tus(
+            "Métadonnée sha256 manquante ou invalide",
+            "missing or invalid sha256 metadata",
+        )
+    })?;
     let mime = meta.mime.unwrap_or_default();
     if !ACCEPTED_MIME.contains(&mime.as_str()) {
         return Err(tus_error(
@@ -230,7 +248,11 @@ fn check_id(id: &str) -> Result<(), ApiError> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::new(ErrorCode::InvalidUploadId, "Identifiant d'envoi invalide", "invalid upload id"))
+        Err(ApiError::new(
+            ErrorCode::InvalidUploadId,
+            "Identifiant d'envoi invalide",
+            "invalid upload id",
+        ))
     }
 }
 
@@ -304,15 +326,23 @@ struct BusyGuard(String);
 
 impl Drop for BusyGuard {
     fn drop(&mut self) {
-        busy().lock().unwrap_or_else(|p| p.into_inner()).remove(&self.0);
+        busy()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.0);
     }
 }
 
 fn parse_chunk_checksum(headers: &HeaderMap) -> Result<Option<Vec<u8>>, ApiError> {
-    let Some(value) = header_str(headers, "upload-checksum") else { return Ok(None) };
+    let Some(value) = header_str(headers, "upload-checksum") else {
+        return Ok(None);
+    };
     let (algorithm, digest) = value.split_once(' ').unwrap_or((value, ""));
     if algorithm != "sha256" {
-        return Err(invalid_tus("Algorithme de somme de contrôle non pris en charge", "unsupported checksum algorithm"));
+        return Err(invalid_tus(
+            "Algorithme de somme de contrôle non pris en charge",
+            "unsupported checksum algorithm",
+        ));
     }
     B64.decode(digest.trim())
         .ok()
@@ -342,11 +372,23 @@ pub async fn patch(
     }
     let client_offset: u64 = header_str(&headers, "upload-offset")
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| invalid_tus("En-tête Upload-Offset manquant ou invalide", "missing or invalid Upload-Offset"))?;
+        .ok_or_else(|| {
+            invalid_tus(
+                "En-tête Upload-Offset manquant ou invalide",
+                "missing or invalid Upload-Offset",
+            )
+        })?;
     let expected_checksum = parse_chunk_checksum(&headers)?;
     check_id(&id)?;
-    if !busy().lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone()) {
-        return Err(offset_mismatch("Envoi déjà en cours pour cet identifiant", "upload is busy"));
+    if !busy()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id.clone())
+    {
+        return Err(offset_mismatch(
+            "Envoi déjà en cours pour cet identifiant",
+            "upload is busy",
+        ));
     }
     let _guard = BusyGuard(id.clone());
     let upload = load_upload(&state, auth.device_id, &id).await?;
@@ -360,7 +402,10 @@ pub async fn patch(
         return Ok(patched(upload.offset));
     }
     let path = part_path(&state.data_dir, &upload.id);
-    let mut file = tokio::fs::OpenOptions::new().write(true).open(&path).await?;
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .await?;
     file.seek(std::io::SeekFrom::Start(upload.offset)).await?;
     let mut hasher = Sha256::new();
     let mut written: u64 = 0;
@@ -370,11 +415,16 @@ pub async fn patch(
         let frame = match frame {
             Ok(frame) => frame,
             Err(e) => {
-                failure = Some(invalid_tus("Corps de requête interrompu", &format!("body stream failed: {e}")));
+                failure = Some(invalid_tus(
+                    "Corps de requête interrompu",
+                    &format!("body stream failed: {e}"),
+                ));
                 break;
             }
         };
-        let Ok(data) = frame.into_data() else { continue };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
         if upload.offset + written + data.len() as u64 > upload.length {
             failure = Some(tus_error(
                 ErrorCode::UploadTooLarge,
@@ -403,7 +453,11 @@ pub async fn patch(
         }
         _ => true,
     };
-    let new_offset = if keep { upload.offset + written } else { upload.offset };
+    let new_offset = if keep {
+        upload.offset + written
+    } else {
+        upload.offset
+    };
     file.set_len(new_offset).await?;
     file.sync_all().await?;
     drop(file);
@@ -458,8 +512,12 @@ async fn finish(state: &AppState, upload: &Upload) -> Result<(), ApiError> {
     })
     .await
     .map_err(ApiError::internal)??;
-    let (id, sha, mime, length) =
-        (upload.id.clone(), upload.sha256.clone(), upload.mime.clone(), upload.length);
+    let (id, sha, mime, length) = (
+        upload.id.clone(),
+        upload.sha256.clone(),
+        upload.mime.clone(),
+        upload.length,
+    );
     if !verified {
         state
             .store
@@ -473,7 +531,10 @@ async fn finish(state: &AppState, upload: &Upload) -> Result<(), ApiError> {
             "whole-file SHA-256 mismatch: upload deleted",
         ));
     }
-    state.store.write(move |tx| photo_stored(tx, &sha, length, &mime)).await?;
+    state
+        .store
+        .write(move |tx| photo_stored(tx, &sha, length, &mime))
+        .await?;
     Ok(())
 }
 

@@ -17,10 +17,19 @@ use crate::state::{AppState, Config};
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
-#[command(name = "balade-sync", version, about = "Serveur de synchronisation Balade (API appareils, console, Open311)")]
+#[command(
+    name = "balade-sync",
+    version,
+    about = "Serveur de synchronisation Balade (API appareils, console, Open311)"
+)]
 pub struct Cli {
     /// Data directory (database, photos, uploads).
-    #[arg(long, global = true, env = "BALADE_DATA", default_value = "./balade-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "BALADE_DATA",
+        default_value = "./balade-data"
+    )]
     pub data: PathBuf,
     #[command(subcommand)]
     pub command: Command,
@@ -79,7 +88,11 @@ pub fn open_store(data: &Path) -> anyhow::Result<Store> {
 fn serve(data: &Path, listen: SocketAddr, demo: bool) -> anyhow::Result<()> {
     let state = AppState::open(Config::new(data.to_path_buf(), listen))
         .with_context(|| format!("ouverture de {}", data.display()))?;
-    let demo_code = if demo { Some(crate::demo::load(&state)?) } else { None };
+    let demo_code = if demo {
+        Some(crate::demo::load(&state)?)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -113,7 +126,12 @@ fn import_streets(data: &Path, file: &Path) -> anyhow::Result<()> {
         eprintln!("{}: {problem}", file.display());
     }
     let n_streets = index.streets().len();
-    anyhow::ensure!(n_streets > 0, "aucune rue chargée depuis {} ({} problèmes)", file.display(), problems.len());
+    anyhow::ensure!(
+        n_streets > 0,
+        "aucune rue chargée depuis {} ({} problèmes)",
+        file.display(),
+        problems.len()
+    );
     std::fs::create_dir_all(data)?;
     let tmp = data.join(format!("{STREETS_FILE}.tmp"));
     {
@@ -123,6 +141,9 @@ fn import_streets(data: &Path, file: &Path) -> anyhow::Result<()> {
     }
     std::fs::rename(&tmp, data.join(STREETS_FILE))?;
     std::fs::File::open(data)?.sync_all()?;
-    println!("{n_streets} rues importées, {} lignes ignorées", problems.len());
+    println!(
+        "{n_streets} rues importées, {} lignes ignorées",
+        problems.len()
+    );
     Ok(())
 }

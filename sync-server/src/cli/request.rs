@@ -83,15 +83,25 @@ pub fn run(data: &Path, command: RequestCommand) -> anyhow::Result<()> {
     let (reference, action) = match command {
         RequestCommand::List { json } => return list(&store, json),
         RequestCommand::Route { reference, service } => (reference, Action::Route { service }),
-        RequestCommand::Transfer { reference, body, note } => (reference, Action::Transfer { body, note }),
-        RequestCommand::Schedule { reference, date, note } => {
+        RequestCommand::Transfer {
+            reference,
+            body,
+            note,
+        } => (reference, Action::Transfer { body, note }),
+        RequestCommand::Schedule {
+            reference,
+            date,
+            note,
+        } => {
             let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
                 .with_context(|| format!("date invalide « {date} » (attendu AAAA-MM-JJ)"))?;
             (reference, Action::Schedule { date, note })
         }
         RequestCommand::Start { reference } => (reference, Action::Start),
         RequestCommand::Refuse { reference, reason } => (reference, Action::Refuse { reason }),
-        RequestCommand::Resolve { reference, note } => (reference, Action::Resolve { note, photo: None }),
+        RequestCommand::Resolve { reference, note } => {
+            (reference, Action::Resolve { note, photo: None })
+        }
         RequestCommand::Duplicate { reference, of } => {
             let target = store
                 .with_conn(|c| requests::find(c, &of))?
@@ -105,7 +115,10 @@ pub fn run(data: &Path, command: RequestCommand) -> anyhow::Result<()> {
             write_tx(conn, |tx| {
                 let row = requests::find(tx, &reference)?
                     .ok_or(StoreError::Action(crate::actions::ActionError::NotFound))?;
-                Ok((row.reference.clone(), apply_action(tx, &taxonomy, CLI_ACTOR, row.id, action)?))
+                Ok((
+                    row.reference.clone(),
+                    apply_action(tx, &taxonomy, CLI_ACTOR, row.id, action)?,
+                ))
             })
         })
         .map_err(|e| match e {
@@ -114,7 +127,11 @@ pub fn run(data: &Path, command: RequestCommand) -> anyhow::Result<()> {
         })
         .with_context(|| format!("demande « {reference} »"))?;
     let (reference, event) = event;
-    println!("{reference} : {} (événement n° {})", event.state.label_fr(), event.seq);
+    println!(
+        "{reference} : {} (événement n° {})",
+        event.state.label_fr(),
+        event.seq
+    );
     Ok(())
 }
 

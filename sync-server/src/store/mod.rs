@@ -61,7 +61,9 @@ struct Inner {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.inner.path).finish()
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish()
     }
 }
 
@@ -88,7 +90,12 @@ impl Store {
         let path = data_dir.join(DB_FILE);
         let mut conn = open_connection(&path)?;
         migrations()?.to_latest(&mut conn)?;
-        Ok(Store { inner: Arc::new(Inner { path, conn: Mutex::new(conn) }) })
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path,
+                conn: Mutex::new(conn),
+            }),
+        })
     }
 
     /// Path of the database file.

@@ -12,7 +12,9 @@ use balade_protocol::error::{ErrorCode, ErrorDetail};
 use balade_protocol::incident::{Incident, MAX_COMMENT_CHARS, MAX_PHOTOS};
 use balade_protocol::status::State;
 use balade_protocol::taxonomy::{Taxonomy, TaxonomyError};
-use balade_protocol::tracking::{TRACKING_CODE_LEN, normalize_tracking_code, tracking_code_from_bytes};
+use balade_protocol::tracking::{
+    TRACKING_CODE_LEN, normalize_tracking_code, tracking_code_from_bytes,
+};
 use chrono::{Datelike, NaiveDate};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
@@ -109,7 +111,10 @@ impl RequestRow {
             service: row.get(18)?,
             outside_body: row.get(19)?,
             planned_date: planned
-                .map(|d| d.parse().map_err(|e| StoreError::Corrupt(format!("date {d:?}: {e}"))))
+                .map(|d| {
+                    d.parse()
+                        .map_err(|e| StoreError::Corrupt(format!("date {d:?}: {e}")))
+                })
                 .transpose()?,
             duplicate_of: opt_uuid(row.get(21)?)?,
             incomplete: row.get(22)?,
@@ -149,7 +154,11 @@ pub fn find(conn: &Connection, text: &str) -> Result<Option<RequestRow>, StoreEr
         Some(id) => Some(id),
         None => match normalize_tracking_code(text) {
             Some(code) => conn
-                .query_row("SELECT id FROM requests WHERE tracking_code = ?1", [code], |r| r.get(0))
+                .query_row(
+                    "SELECT id FROM requests WHERE tracking_code = ?1",
+                    [code],
+                    |r| r.get(0),
+                )
                 .optional()?,
             None => None,
         },
@@ -167,7 +176,9 @@ pub enum InsertOutcome {
     /// Same id, same content hash: the first answer again.
     AlreadyStored(StoredRequest),
     /// Same id, different body.
-    Conflict { reference: String },
+    Conflict {
+        reference: String,
+    },
     /// Refused: validation failed or the id belongs to someone else.
     Rejected(ErrorDetail),
 }
@@ -182,13 +193,21 @@ pub struct StoredRequest {
 }
 
 fn detail(code: ErrorCode, fr: impl Into<String>, en: impl Into<String>) -> ErrorDetail {
-    ErrorDetail { code, message: fr.into(), message_en: en.into() }
+    ErrorDetail {
+        code,
+        message: fr.into(),
+        message_en: en.into(),
+    }
 }
 
 /// Checks an incident before storing it: position, comment, photos, taxonomy.
 pub fn validate_incident(taxonomy: &Taxonomy, incident: &Incident) -> Result<(), ErrorDetail> {
     if let Err(e) = incident.position.validate() {
-        return Err(detail(ErrorCode::InvalidPosition, format!("Position invalide : {e}"), e.to_string()));
+        return Err(detail(
+            ErrorCode::InvalidPosition,
+            format!("Position invalide : {e}"),
+            e.to_string(),
+        ));
     }
     if incident.comment.chars().count() > MAX_COMMENT_CHARS {
         return Err(detail(
@@ -217,7 +236,10 @@ pub fn validate_incident(taxonomy: &Taxonomy, incident: &Incident) -> Result<(),
             format!("Catégorie inconnue : {c}"),
             format!("unknown category {c}"),
         ),
-        TaxonomyError::UnknownSubcategory { category, subcategory } => detail(
+        TaxonomyError::UnknownSubcategory {
+            category,
+            subcategory,
+        } => detail(
             ErrorCode::UnknownSubcategory,
             format!("Sous-catégorie inconnue : {subcategory} (catégorie {category})"),
             format!("unknown sub-category {subcategory} in category {category}"),
@@ -256,7 +278,9 @@ pub fn insert_incident(
                 missing_photos,
             }));
         }
-        return Ok(InsertOutcome::Conflict { reference: existing.reference });
+        return Ok(InsertOutcome::Conflict {
+            reference: existing.reference,
+        });
     }
     if let Err(problem) = validate_incident(taxonomy, incident) {
         return Ok(InsertOutcome::Rejected(problem));
@@ -298,7 +322,13 @@ pub fn insert_incident(
     for (idx, photo) in incident.photos.iter().enumerate() {
         tx.execute(
             "INSERT INTO request_photos (request_id, sha256, idx, size, mime) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![incident.id.to_string(), photo.sha256, idx as i64, photo.size as i64, photo.mime],
+            params![
+                incident.id.to_string(),
+                photo.sha256,
+                idx as i64,
+                photo.size as i64,
+                photo.mime
+            ],
         )?;
     }
     refresh_incomplete(tx, incident.id)?;
@@ -336,7 +366,9 @@ pub fn new_tracking_code(conn: &Connection) -> Result<String, StoreError> {
             return Ok(code);
         }
     }
-    Err(StoreError::Corrupt("no free tracking code after 32 tries".into()))
+    Err(StoreError::Corrupt(
+        "no free tracking code after 32 tries".into(),
+    ))
 }
 
 /// Photo hashes a request references that the server does not hold, in photo order, once each.
@@ -369,7 +401,12 @@ pub fn refresh_incomplete(conn: &Connection, request_id: Uuid) -> Result<(), Sto
 }
 
 /// Records a verified photo and heals every request that was waiting only for it.
-pub fn photo_stored(conn: &Connection, sha256: &str, size: u64, mime: &str) -> Result<(), StoreError> {
+pub fn photo_stored(
+    conn: &Connection,
+    sha256: &str,
+    size: u64,
+    mime: &str,
+) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO photos (sha256, size, mime, stored_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(sha256) DO NOTHING",
@@ -387,7 +424,9 @@ pub fn photo_stored(conn: &Connection, sha256: &str, size: u64, mime: &str) -> R
 
 /// True when the server holds the photo.
 pub fn photo_present(conn: &Connection, sha256: &str) -> Result<bool, StoreError> {
-    Ok(conn.query_row("SELECT EXISTS(SELECT 1 FROM photos WHERE sha256 = ?1)", [sha256], |r| {
-        r.get(0)
-    })?)
+    Ok(conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM photos WHERE sha256 = ?1)",
+        [sha256],
+        |r| r.get(0),
+    )?)
 }

@@ -29,7 +29,12 @@ impl TestServer {
         let address = listener.local_addr().unwrap();
         let app = balade_sync::app::app(state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        TestServer { base: format!("http://{address}"), state, dir, http: reqwest::Client::new() }
+        TestServer {
+            base: format!("http://{address}"),
+            state,
+            dir,
+            http: reqwest::Client::new(),
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -56,7 +61,11 @@ impl TestServer {
         let response = self
             .http
             .post(self.url("/api/v1/enroll"))
-            .json(&EnrollRequest { protocol: 1, code, device_name: "tablette".into() })
+            .json(&EnrollRequest {
+                protocol: 1,
+                code,
+                device_name: "tablette".into(),
+            })
             .send()
             .await
             .unwrap();
@@ -82,7 +91,11 @@ impl TestServer {
 
     /// One integer from SQL.
     pub async fn count(&self, sql: &'static str) -> i64 {
-        self.state.store.call(move |c| Ok(c.query_row(sql, [], |r| r.get(0))?)).await.unwrap()
+        self.state
+            .store
+            .call(move |c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            .await
+            .unwrap()
     }
 
     pub async fn n_requests(&self) -> i64 {
@@ -113,7 +126,9 @@ pub fn pothole() -> Incident {
 
 /// Deterministic pseudo-photo bytes.
 pub fn photo_bytes(n: usize, seed: u8) -> Vec<u8> {
-    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 pub fn photo_ref(bytes: &[u8]) -> PhotoRef {
@@ -132,7 +147,11 @@ pub async fn tus_create(
     sha256: &str,
     length: usize,
 ) -> reqwest::Response {
-    let metadata = format!("sha256 {},mime {}", B64.encode(sha256), B64.encode("image/jpeg"));
+    let metadata = format!(
+        "sha256 {},mime {}",
+        B64.encode(sha256),
+        B64.encode("image/jpeg")
+    );
     http.post(format!("{base}/api/v1/uploads"))
         .bearer_auth(token)
         .header("Tus-Resumable", "1.0.0")
@@ -164,18 +183,27 @@ pub async fn tus_patch(
 }
 
 pub fn header(response: &reqwest::Response, name: &str) -> String {
-    response.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
 }
 
 pub async fn error_code(response: reqwest::Response) -> String {
     let body: serde_json::Value = response.json().await.unwrap();
-    body["error"]["code"].as_str().unwrap_or_default().to_string()
+    body["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Every regular file under `dir`, recursively.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
