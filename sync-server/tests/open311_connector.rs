@@ -97,7 +97,10 @@ async fn a_failing_receiver_is_retried_with_the_same_signed_delivery_until_it_su
     let taxonomy = s.state.taxonomy();
     s.state
         .store
-        .with_conn(|c| Ok(set_connector(c, &taxonomy, "voirie", &url, secret, 5).unwrap()))
+        .with_conn(|c| {
+            set_connector(c, &taxonomy, "voirie", &url, secret, 5).unwrap();
+            Ok(())
+        })
         .unwrap();
     let reference = post_request(&s, "voirie", "nid_de_poule").await;
     let _other = post_request(&s, "proprete", "tags").await; // no connector: no delivery
@@ -153,7 +156,8 @@ async fn an_always_failing_receiver_ends_in_the_dead_letter_list() {
     s.state
         .store
         .with_conn(|c| {
-            Ok(set_connector(c, &taxonomy, "voirie", &url, "another-long-secret", 3).unwrap())
+            set_connector(c, &taxonomy, "voirie", &url, "another-long-secret", 3).unwrap();
+            Ok(())
         })
         .unwrap();
     let reference = post_request(&s, "voirie", "tampon").await;

@@ -295,7 +295,7 @@ async fn a_post_is_stored_routed_and_readable_without_personal_data() {
     let (status, _, body) = s.get(&format!("/open311/v2/requests/{id}.xml")).await;
     assert_eq!(status, 200);
     assert!(
-        body.contains(&format!("<service_requests><request>"))
+        body.contains("<service_requests><request>")
             && body.contains(&format!("<service_request_id>{id}</service_request_id>"))
     );
 

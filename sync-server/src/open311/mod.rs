@@ -165,7 +165,8 @@ pub async fn top_get(
                        servicerequestupdates: api_key, update_id, service_request_id, status, updated_datetime, description, media_url, external_status_code"),
     responses((status = 201, description = "[{service_request_id, service_notice, account_id, token}]", body = Vec<Object>),
               (status = 200, description = "[{update_id, service_request_id, applied}]", body = Vec<Object>),
-              (status = 400, body = Vec<Object>), (status = 403, body = Vec<Object>), (status = 404, body = Vec<Object>)))]
+              (status = 403, body = Vec<Object>), (status = 400, description = "[{code, description}]: unknown format, bad parameter", body = Vec<Object>),
+              (status = 404, body = Vec<Object>)))]
 pub async fn top_post(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -218,7 +219,8 @@ pub async fn top_post(
 /// `GET /open311/v2/services/{code}.{format}`: the service definition.
 #[utoipa::path(get, path = "/open311/v2/services/{service_code}.{format}", tag = "open311",
     params(("service_code" = String, Path), ("format" = String, Path, description = "json | xml")),
-    responses((status = 200, description = "service definition", body = Object), (status = 404, body = Vec<Object>)))]
+    responses((status = 200, description = "service definition", body = Object), (status = 400, description = "[{code, description}]: unknown format, bad parameter", body = Vec<Object>),
+              (status = 404, body = Vec<Object>)))]
 pub async fn service_definition(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -234,7 +236,8 @@ pub async fn service_definition(
 #[utoipa::path(get, path = "/open311/v2/requests/{service_request_id}.{format}", tag = "open311",
     params(("service_request_id" = String, Path), ("format" = String, Path, description = "json | xml"),
            ("extensions" = Option<bool>, Query)),
-    responses((status = 200, description = "[request]", body = Vec<Object>), (status = 404, body = Vec<Object>)))]
+    responses((status = 200, description = "[request]", body = Vec<Object>), (status = 400, description = "[{code, description}]: unknown format, bad parameter", body = Vec<Object>),
+              (status = 404, body = Vec<Object>)))]
 pub async fn request_one(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -257,7 +260,8 @@ pub async fn request_one(
 /// `GET /open311/v2/tokens/{token}.{format}`.
 #[utoipa::path(get, path = "/open311/v2/tokens/{token}.{format}", tag = "open311",
     params(("token" = String, Path), ("format" = String, Path, description = "json | xml")),
-    responses((status = 200, description = "[{service_request_id, token}]", body = Vec<Object>), (status = 404, body = Vec<Object>)))]
+    responses((status = 200, description = "[{service_request_id, token}]", body = Vec<Object>), (status = 400, description = "[{code, description}]: unknown format, bad parameter", body = Vec<Object>),
+              (status = 404, body = Vec<Object>)))]
 pub async fn token(
     State(state): State<AppState>,
     Path(file): Path<String>,
