@@ -6,9 +6,9 @@
 # Usage: .ci/schemathesis.sh [path/to/balade-sync]   (default: target/debug/balade-sync, built if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="${1:-target/debug/balade-sync}"
+bin="$(realpath -m "${1:-target/debug/balade-sync}")"
 [ -x "$bin" ] || cargo build -p balade-sync --bin balade-sync
-venv="${SCHEMATHESIS_VENV:-target/schemathesis-venv}"
+venv="$(realpath -m "${SCHEMATHESIS_VENV:-target/schemathesis-venv}")"
 if [ ! -x "$venv/bin/schemathesis" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet "schemathesis==4.*"
@@ -25,6 +25,7 @@ for _ in $(seq 1 200); do
 done
 base="$(head -n 1 "$out" | sed 's/^listening on //')"
 echo "server at $base"
+cd "$data" # schemathesis writes its .schemathesis/ cache in the working directory
 "$venv/bin/schemathesis" run "$base/api/openapi.json" \
   --url "$base" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
