@@ -351,3 +351,20 @@ pub fn pixel(image: &Rgb, x: u32, y: u32) -> [u8; 3] {
 pub fn close(a: [u8; 3], b: [u8; 3], tolerance: u8) -> bool {
     a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= tolerance)
 }
+
+/// Peak signal-to-noise ratio between two RGB8 images of the same size, in dB.
+pub fn psnr(a: &Rgb, b: &Rgb) -> f64 {
+    assert_eq!((a.width, a.height), (b.width, b.height));
+    let sum: f64 = a
+        .data
+        .iter()
+        .zip(&b.data)
+        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+        .sum();
+    let mse = sum / a.data.len() as f64;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0 * 255.0 / mse).log10()
+    }
+}
