@@ -18,10 +18,18 @@ async fn openapi_document_lists_the_standards_routes_and_protocol_schemas() {
         "/api/v1/exports/requests.{format}",
         "/api/v1/exports/walks/{walk_id}.{format}",
         "/api/v1/admin/connectors/dead-letters",
+        "/api/v1/push",
+        "/api/v1/feed",
+        "/api/v1/incidents/{id}",
+        "/api/v1/track/{code}",
     ] {
         assert!(doc["paths"][path].is_object(), "missing {path}");
     }
     assert!(doc["paths"]["/open311/v2/{resource}.{format}"]["post"].is_object());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     for schema in [
         "ErrorBody",
         "PushRequest",

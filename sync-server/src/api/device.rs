@@ -43,6 +43,9 @@ fn check_protocol(protocol: u32) -> Result<(), ApiError> {
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/enroll", tag = "device", request_body = balade_protocol::envelope::EnrollRequest,
+    responses((status = 200, body = balade_protocol::envelope::EnrollResponse), (status = 400, description = "malformed_json / invalid_field / unsupported_protocol", body = balade_protocol::error::ErrorBody), (status = 413, body = balade_protocol::error::ErrorBody), (status = 415, body = balade_protocol::error::ErrorBody),
+              (status = 403, description = "invalid_enrollment_code", body = balade_protocol::error::ErrorBody)))]
 pub async fn enroll(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<EnrollRequest>,
@@ -66,6 +69,8 @@ pub async fn enroll(
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/taxonomy", tag = "device", security(("bearer" = [])),
+    responses((status = 200, body = balade_protocol::taxonomy::Taxonomy), (status = 401, description = "missing_token / invalid_token", body = balade_protocol::error::ErrorBody)))]
 pub async fn taxonomy(State(state): State<AppState>, _auth: DeviceAuth) -> ApiJson<Taxonomy> {
     ApiJson(state.taxonomy())
 }
@@ -172,6 +177,8 @@ pub async fn store_batch(
     Ok(results)
 }
 
+#[utoipa::path(post, path = "/api/v1/push", tag = "device", security(("bearer" = [])), request_body = balade_protocol::envelope::PushRequest,
+    responses((status = 200, body = balade_protocol::envelope::PushResponse), (status = 400, description = "malformed_json / invalid_field / unsupported_protocol", body = balade_protocol::error::ErrorBody), (status = 413, body = balade_protocol::error::ErrorBody), (status = 415, body = balade_protocol::error::ErrorBody), (status = 401, description = "missing_token / invalid_token", body = balade_protocol::error::ErrorBody)))]
 pub async fn push(
     State(state): State<AppState>,
     auth: DeviceAuth,
@@ -191,6 +198,11 @@ pub async fn push(
     }))
 }
 
+#[utoipa::path(put, path = "/api/v1/incidents/{id}", tag = "device", security(("bearer" = [])),
+    params(("id" = uuid::Uuid, Path)), request_body = balade_protocol::incident::Incident,
+    responses((status = 201, body = balade_protocol::envelope::PushResponse), (status = 200, body = balade_protocol::envelope::PushResponse),
+              (status = 400, description = "malformed_json / invalid_field / unsupported_protocol", body = balade_protocol::error::ErrorBody), (status = 413, body = balade_protocol::error::ErrorBody), (status = 415, body = balade_protocol::error::ErrorBody), (status = 401, description = "missing_token / invalid_token", body = balade_protocol::error::ErrorBody), (status = 403, body = balade_protocol::error::ErrorBody), (status = 404, body = balade_protocol::error::ErrorBody), (status = 409, description = "id_conflict", body = balade_protocol::error::ErrorBody),
+              (status = 422, description = "unknown_category etc.", body = balade_protocol::error::ErrorBody)))]
 pub async fn put_incident(
     State(state): State<AppState>,
     auth: DeviceAuth,
@@ -233,6 +245,9 @@ pub struct FeedQuery {
 pub const DEFAULT_FEED_LIMIT: u32 = 200;
 pub const MAX_FEED_LIMIT: u32 = 1000;
 
+#[utoipa::path(get, path = "/api/v1/feed", tag = "device", security(("bearer" = [])),
+    params(("since" = Option<i64>, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = balade_protocol::envelope::FeedPage), (status = 400, body = balade_protocol::error::ErrorBody), (status = 401, description = "missing_token / invalid_token", body = balade_protocol::error::ErrorBody)))]
 pub async fn feed(
     State(state): State<AppState>,
     auth: DeviceAuth,
@@ -277,6 +292,8 @@ pub async fn feed(
     }))
 }
 
+#[utoipa::path(get, path = "/api/v1/track/{code}", tag = "device", params(("code" = String, Path)),
+    responses((status = 200, body = balade_protocol::envelope::TrackingView), (status = 404, body = balade_protocol::error::ErrorBody)))]
 pub async fn track(
     State(state): State<AppState>,
     Path(code): Path<String>,

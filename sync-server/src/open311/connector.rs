@@ -67,6 +67,52 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The JSON body POSTed to a connector's URL when a request is routed to its service. Headers:
+/// `X-Balade-Signature: sha256=<hex HMAC-SHA256(secret, body)>`, `Idempotency-Key` (same value as
+/// `idempotency_key`, stable across retries). Any 2xx acknowledges; answers come back later
+/// through `POST /open311/v2/servicerequestupdates.json`.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookPayload {
+    pub protocol: u32,
+    /// `<request id>:<event seq>`.
+    pub idempotency_key: String,
+    pub event: WebhookEvent,
+    pub request: WebhookRequest,
+    pub callback: WebhookCallback,
+}
+
+/// The routing event that caused the delivery.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookEvent {
+    pub seq: i64,
+    pub kind: String,
+    pub at: String,
+    pub service_code: String,
+}
+
+/// The routed request's public fields.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookRequest {
+    pub id: uuid::Uuid,
+    pub service_request_id: String,
+    pub service_code: String,
+    pub service_name: Option<String>,
+    pub subcategory: String,
+    pub description: String,
+    pub address: Option<String>,
+    pub lat: f64,
+    pub long: f64,
+    pub requested_datetime: String,
+}
+
+/// Where the work-order system answers.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookCallback {
+    /// Path of the FixMyStreet servicerequestupdates endpoint on this server.
+    pub servicerequestupdates: String,
+    pub service_request_id: String,
+}
+
 /// Configures (or replaces) the connector of a service.
 pub fn set_connector(
     conn: &Connection,
@@ -162,27 +208,33 @@ pub fn enqueue_new_routings(
             let Some(row) = crate::store::requests::load(tx, id)? else {
                 continue;
             };
-            let body = json!({
-                "protocol": balade_protocol::PROTOCOL_VERSION,
-                "idempotency_key": format!("{request_id}:{seq}"),
-                "event": {"seq": seq, "kind": "routed", "at": at, "service_code": service},
-                "request": {
-                    "id": row.id,
-                    "service_request_id": row.reference,
-                    "service_code": row.category,
-                    "service_name": taxonomy.category(&row.category).map(|c| c.label_fr.clone()),
-                    "subcategory": row.subcategory,
-                    "description": row.comment,
-                    "address": row.address,
-                    "lat": row.lat,
-                    "long": row.lon,
-                    "requested_datetime": time_text(row.created_at),
+            let body = WebhookPayload {
+                protocol: balade_protocol::PROTOCOL_VERSION,
+                idempotency_key: format!("{request_id}:{seq}"),
+                event: WebhookEvent {
+                    seq: *seq,
+                    kind: "routed".into(),
+                    at: at.clone(),
+                    service_code: service.clone(),
                 },
-                "callback": {
-                    "servicerequestupdates": "/open311/v2/servicerequestupdates.json",
-                    "service_request_id": row.reference,
+                request: WebhookRequest {
+                    id: row.id,
+                    service_request_id: row.reference.clone(),
+                    service_code: row.category.clone(),
+                    service_name: taxonomy.category(&row.category).map(|c| c.label_fr.clone()),
+                    subcategory: row.subcategory.clone(),
+                    description: row.comment.clone(),
+                    address: row.address.clone(),
+                    lat: row.lat,
+                    long: row.lon,
+                    requested_datetime: time_text(row.created_at),
                 },
-            });
+                callback: WebhookCallback {
+                    servicerequestupdates: "/open311/v2/servicerequestupdates.json".into(),
+                    service_request_id: row.reference.clone(),
+                },
+            };
+            let body = serde_json::to_value(&body)?;
             n += tx.execute(
                 "INSERT INTO webhook_deliveries (service_code, request_id, event_seq, body, next_attempt_at, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5) ON CONFLICT DO NOTHING",

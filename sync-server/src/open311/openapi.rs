@@ -17,7 +17,14 @@ use crate::state::AppState;
         title = "Balade",
         description = "API des appareils, Open311 GeoReport v2, exports et connecteur de bons de travaux"
     ),
+    modifiers(&BearerAuth),
     paths(
+        crate::api::device::enroll,
+        crate::api::device::taxonomy,
+        crate::api::device::push,
+        crate::api::device::put_incident,
+        crate::api::device::feed,
+        crate::api::device::track,
         crate::open311::top_get,
         crate::open311::top_post,
         crate::open311::service_definition,
@@ -29,6 +36,7 @@ use crate::state::AppState;
     ),
     components(schemas(
         balade_protocol::error::ErrorBody,
+        crate::open311::connector::WebhookPayload,
         balade_protocol::envelope::Health,
         balade_protocol::envelope::PushRequest,
         balade_protocol::envelope::PushResponse,
@@ -39,6 +47,20 @@ use crate::state::AppState;
     ))
 )]
 pub struct ApiDoc;
+
+/// Declares the device bearer token scheme used by `security(("bearer" = []))`.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// The document.
 pub fn document() -> utoipa::openapi::OpenApi {
