@@ -727,6 +727,7 @@ fn backlog_10k() {
         .spawn()
         .unwrap();
     let mut peak_kib = 0;
+    let mut restarts_mid_sync = 0;
     for threshold in [2_000, 6_000] {
         loop {
             let stored = count(&server.db(), "SELECT COUNT(*) FROM requests");
@@ -736,8 +737,12 @@ fn backlog_10k() {
             std::thread::sleep(Duration::from_millis(20));
         }
         peak_kib = peak_kib.max(server.peak_rss_kib());
+        if sync.try_wait().unwrap().is_none() {
+            restarts_mid_sync += 1;
+        }
         server.restart();
     }
+    assert!(restarts_mid_sync >= 1, "the server was never restarted during the sync");
     let status = sync.wait().unwrap();
     if !status.success() {
         sync_until_done(&device, 3);
