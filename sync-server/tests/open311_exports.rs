@@ -268,3 +268,150 @@ async fn export_endpoints_need_an_admin_key_and_apply_filters() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[test]
+fn cli_apikey_export_and_connector_commands() {
+    let bin = env!("CARGO_BIN_EXE_balade-sync");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(bin)
+            .arg("--data")
+            .arg(data)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    let out = run(&["apikey", "add", "--name", "back-office"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    let store = balade_sync::store::Store::open_blocking(dir.path()).unwrap();
+    let found = store
+        .with_conn(|c| balade_sync::open311::apikeys::verify_key(c, &key))
+        .unwrap();
+    assert_eq!(found.unwrap().name, "back-office");
+    assert!(!run(&["apikey", "add", "--name", " "]).status.success());
+
+    let taxonomy = balade_protocol::taxonomy::la_rochelle();
+    let incident = Incident {
+        id: uuid::Uuid::now_v7(),
+        walk_id: None,
+        comment: "Lampadaire éteint; rue \"Hoche\"".into(),
+        observed_at: chrono::Utc::now(),
+        category: "eclairage".into(),
+        subcategory: "eteint".into(),
+        extra: Default::default(),
+        photos: vec![],
+        position: Position::new(46.1603, -1.1511, None).unwrap(),
+        lambert93: None,
+        address: None,
+        asset: None,
+    };
+    store
+        .with_conn(|c| {
+            balade_sync::store::write_tx(c, |tx| {
+                insert_incident(tx, &taxonomy, &incident, None, Source::Open311).map(|_| ())
+            })
+        })
+        .unwrap();
+    drop(store);
+
+    let file = dir.path().join("out.csv");
+    let out = run(&[
+        "export",
+        "--format",
+        "csv-fr",
+        "--service",
+        "eclairage",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.lines().count(), 2);
+    assert!(
+        text.contains("\"Lampadaire éteint; rue \"\"Hoche\"\"\""),
+        "{text}"
+    );
+    let geojson = dir.path().join("out.geojson");
+    let out = run(&[
+        "export",
+        "--format",
+        "geojson-l93",
+        "--out",
+        geojson.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert!(ogrinfo(&geojson).contains("Feature Count: 1"));
+
+    for bad in [
+        vec!["export", "--format", "kml", "--out", "x.kml"],
+        vec![
+            "export", "--format", "csv", "--state", "lost", "--out", "x.csv",
+        ],
+        vec![
+            "export",
+            "--format",
+            "csv",
+            "--walk",
+            "not-a-uuid",
+            "--out",
+            "x.csv",
+        ],
+        vec![
+            "connector",
+            "set",
+            "--service",
+            "piscine",
+            "--url",
+            "http://127.0.0.1:9/",
+            "--secret",
+            "0123456789abcdef",
+        ],
+        vec![
+            "connector",
+            "set",
+            "--service",
+            "voirie",
+            "--url",
+            "http://127.0.0.1:9/",
+            "--secret",
+            "short",
+        ],
+    ] {
+        let out = run(&bad);
+        assert!(!out.status.success(), "{bad:?} should fail");
+        assert!(!out.stderr.is_empty(), "{bad:?} should say why");
+    }
+    let out = run(&[
+        "connector",
+        "set",
+        "--service",
+        "voirie",
+        "--url",
+        "http://127.0.0.1:9/",
+        "--secret",
+        "0123456789abcdef",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["connector", "dead-letters"]);
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "[]");
+}

@@ -60,6 +60,14 @@ pub enum Command {
         /// CSV file of streets.
         file: PathBuf,
     },
+    /// Open311 API keys (also accepted as X-Api-Key by the export endpoints).
+    #[command(subcommand)]
+    Apikey(crate::open311::cli::ApikeyCommand),
+    /// Export requests as CSV, French CSV, GeoJSON (WGS84) or GeoJSON Lambert-93.
+    Export(crate::open311::cli::ExportArgs),
+    /// Work-order connectors (signed webhooks on routing) and their dead letters.
+    #[command(subcommand)]
+    Connector(crate::open311::cli::ConnectorCommand),
 }
 
 /// Runs a parsed command line.
@@ -77,6 +85,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Request(command) => request::run(&cli.data, command),
         Command::ImportStreets { file } => import_streets(&cli.data, &file),
+        Command::Apikey(command) => crate::open311::cli::run_apikey(&cli.data, command),
+        Command::Export(args) => crate::open311::cli::run_export(&cli.data, args),
+        Command::Connector(command) => crate::open311::cli::run_connector(&cli.data, command),
     }
 }
 
@@ -107,6 +118,7 @@ fn serve(data: &Path, listen: SocketAddr, demo: bool) -> anyhow::Result<()> {
         stdout.flush()?;
         drop(stdout);
         tracing::info!(%address, data = %state.data_dir.display(), "serving");
+        crate::open311::spawn_connector_worker(state.clone(), Default::default());
         axum::serve(listener, crate::app::app(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

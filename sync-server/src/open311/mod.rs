@@ -14,6 +14,7 @@
 //! `/api/v1/admin/connectors/dead-letters`, `/api/openapi.json`.
 
 pub mod apikeys;
+pub mod cli;
 pub mod connector;
 pub mod exports;
 pub mod format;
