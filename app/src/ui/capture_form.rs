@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use balade_protocol::incident::{Address, Incident, PhotoRef, Position};
+use balade_protocol::incident::{Address, AssetRef, Incident, PhotoRef, Position};
 use balade_protocol::taxonomy::{FieldKind, Taxonomy};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::ui::i18n::{Lang, tx};
+use crate::ui::place::{self, NearbyAsset};
 
 /// One photo chosen for the incident: where it is and what it hashes to.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -89,6 +90,19 @@ pub struct CaptureForm {
     /// Problems shown under the form after a failed save.
     #[serde(default)]
     pub problems: Vec<String>,
+    /// The nearest street found offline for the position (what `address` was filled from).
+    #[serde(default)]
+    pub found_address: Option<Address>,
+    /// Street furniture near the position, nearest first (suggestions).
+    #[serde(default)]
+    pub nearby: Vec<NearbyAsset>,
+    /// The piece of furniture the agent attached ("Banc n° 123").
+    #[serde(default)]
+    pub asset: Option<AssetRef>,
+    /// Changes when the address was filled automatically, so its uncontrolled input is
+    /// re-created with the new text.
+    #[serde(default)]
+    pub address_key: u32,
 }
 
 /// A search result the capture screen shows as a tile.
@@ -217,9 +231,48 @@ impl CaptureForm {
         Ok(())
     }
 
+    /// Sets the position and looks it up offline: the nearest street fills the address
+    /// (unless the agent typed one), nearby furniture is suggested, and an attached asset that
+    /// is no longer close by is dropped.
     pub fn set_position(&mut self, position: Position, origin: PositionOrigin) {
         self.position = Some(position);
         self.position_origin = Some(origin);
+        let found = place::describe(&position);
+        if !self.address_edited {
+            self.address = found.address.as_ref().map(|a| a.label.clone()).unwrap_or_default();
+            self.address_key = self.address_key.wrapping_add(1);
+        }
+        self.found_address = found.address;
+        self.nearby = found.nearby;
+        if let Some(asset) = &self.asset
+            && !self.nearby.iter().any(|n| &n.asset == asset)
+        {
+            self.asset = None;
+        }
+    }
+
+    /// The agent typed or corrected the address.
+    pub fn set_typed_address(&mut self, text: &str) {
+        self.address = text.to_string();
+        self.address_edited = true;
+    }
+
+    /// Attaches the nearby asset at `idx` (or detaches with `None` / an unknown index).
+    pub fn choose_asset(&mut self, idx: Option<usize>) {
+        self.asset = idx.and_then(|i| self.nearby.get(i)).map(|n| n.asset.clone());
+    }
+
+    /// The address the incident will carry: the street found offline as is, or what the
+    /// agent typed (marked edited).
+    pub fn address_to_save(&self) -> Option<Address> {
+        let label = self.address.trim();
+        if label.is_empty() {
+            return None;
+        }
+        match &self.found_address {
+            Some(found) if found.label == label => Some(found.clone()),
+            _ => Some(Address { label: label.to_string(), edited: true, ..Address::default() }),
+        }
     }
 
     /// Builds the incident to save. `now` is the device clock (information only).
@@ -232,11 +285,7 @@ impl CaptureForm {
         let category = self.category.clone().ok_or(CaptureError::NoCategory)?;
         let subcategory = self.subcategory.clone().ok_or(CaptureError::NoSubcategory)?;
         let position = self.position.ok_or(CaptureError::NoPosition)?;
-        let address = (!self.address.trim().is_empty()).then(|| Address {
-            label: self.address.trim().to_string(),
-            edited: self.address_edited,
-            ..Address::default()
-        });
+        let address = self.address_to_save();
         let incident = Incident {
             id: self.id.unwrap_or_else(Uuid::now_v7),
             walk_id,
@@ -249,7 +298,7 @@ impl CaptureForm {
             lambert93: Some(balade_protocol::geo::lambert93::to_lambert93(&position)),
             position,
             address,
-            asset: None,
+            asset: self.asset.clone(),
         };
         taxonomy
             .validate_incident(&incident)
@@ -260,7 +309,8 @@ impl CaptureForm {
     /// Empties the form after a save; the new key re-creates the inputs.
     pub fn reset(&mut self) {
         let key = self.form_key.wrapping_add(1);
-        *self = CaptureForm { form_key: key, ..CaptureForm::default() };
+        let address_key = self.address_key.wrapping_add(1);
+        *self = CaptureForm { form_key: key, address_key, ..CaptureForm::default() };
     }
 }
 
@@ -321,5 +371,39 @@ mod tests {
         let incident = form.to_incident(&taxonomy, None, now).unwrap();
         assert_eq!(incident.subcategory, "nid_de_poule");
         assert!(incident.lambert93.is_some());
+    }
+
+    #[test]
+    fn a_position_fills_the_address_and_offers_nearby_furniture_to_attach() {
+        let taxonomy = balade_protocol::taxonomy::la_rochelle();
+        let bench = balade_protocol::geo::furniture::la_rochelle()
+            .assets()
+            .iter()
+            .find(|a| a.kind == "banc")
+            .unwrap()
+            .clone();
+        let mut form = CaptureForm::default();
+        form.pick(&taxonomy, "voirie", Some("nid_de_poule"));
+        form.set_position(bench.position, PositionOrigin::Typed);
+        let found = form.found_address.clone().expect("a street near a city bench");
+        assert_eq!(form.address, found.label);
+        assert_eq!(form.nearby[0].asset.id, bench.id);
+        form.choose_asset(Some(0));
+        let incident = form.to_incident(&taxonomy, None, Utc::now()).unwrap();
+        assert_eq!(incident.address, Some(found.clone()), "the street found offline is kept whole");
+        assert_eq!(incident.asset, Some(bench.to_asset_ref()));
+
+        // A typed address wins, is marked edited, and a later position does not overwrite it.
+        form.set_typed_address("12 rue Hoche");
+        form.set_position(bench.position, PositionOrigin::Typed);
+        assert_eq!(form.address, "12 rue Hoche");
+        let address = form.to_incident(&taxonomy, None, Utc::now()).unwrap().address.unwrap();
+        assert_eq!((address.label.as_str(), address.edited), ("12 rue Hoche", true));
+
+        // Far away: no street, no furniture, the attached bench is dropped.
+        let mut far = form.clone();
+        far.address_edited = false;
+        far.set_position(Position::new(48.8566, 2.3522, None).unwrap(), PositionOrigin::Typed);
+        assert_eq!((far.address.as_str(), far.nearby.len(), far.asset.clone()), ("", 0, None));
     }
 }

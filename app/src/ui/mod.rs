@@ -11,6 +11,7 @@ pub mod backend;
 pub mod capture_form;
 pub mod i18n;
 pub mod model;
+pub mod place;
 pub mod views;
 
 use std::path::PathBuf;
@@ -132,7 +133,11 @@ pub fn App() -> Element {
             }
         }
     });
-    use_effect(|| println!("{FIRST_RENDER_MARKER}"));
+    use_effect(|| {
+        println!("{FIRST_RENDER_MARKER}");
+        // The street and furniture indexes load in the background once the screen is up.
+        place::warm_up();
+    });
     let lang = model.read().lang();
     let screen = model.read().screen;
     let actions = use_actions();

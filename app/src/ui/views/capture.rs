@@ -163,9 +163,8 @@ fn DetailsForm() -> Element {
     let save_key = save.clone();
     let save_click = save.clone();
     let draft_backend = backend.clone();
-    // Read once: the inputs are uncontrolled, a changing `initial_value` would rewrite them.
-    let initial = use_hook(|| (form.comment.clone(), form.address.clone()));
-    let (initial_comment, initial_address) = initial;
+    // Read once: the input is uncontrolled, a changing `initial_value` would rewrite it.
+    let initial_comment = use_hook(|| form.comment.clone());
     rsx! {
         h1 { "{emoji} {kind}" }
         button { class: "link", "data-testid": tid("change-category"),
@@ -199,19 +198,8 @@ fn DetailsForm() -> Element {
             ExtraFields {}
             PhotoField {}
             PositionField {}
-            label { r#for: "address", {tx(lang, "Adresse (modifiable)", "Address (editable)")} }
-            input {
-                id: "address",
-                "data-testid": tid("address"),
-                r#type: "text",
-                placeholder: tx(lang, "Rue, numéro", "Street, number"),
-                initial_value: "{initial_address}",
-                oninput: move |e| {
-                    let mut m = model.write();
-                    m.capture.address = e.value();
-                    m.capture.address_edited = true;
-                },
-            }
+            AddressField {}
+            NearbyAssets {}
             if !form.problems.is_empty() {
                 ul { class: "problems", role: "alert",
                     for problem in form.problems.iter() {
@@ -227,6 +215,83 @@ fn DetailsForm() -> Element {
                 {tx(lang, "Enregistrer", "Save")}
             }
             p { class: "muted small", {tx(lang, "Enregistré sur l'appareil, envoyé à la prochaine synchronisation. (Ctrl+Entrée)", "Saved on the device, sent at the next sync. (Ctrl+Enter)")} }
+        }
+    }
+}
+
+/// The address, filled from the nearest street when a position is set, editable. The input is
+/// uncontrolled (no key lost when typing fast); it is re-created with the new text when the
+/// address is filled automatically (`address_key` changes).
+#[component]
+fn AddressField() -> Element {
+    let mut model = use_model();
+    let backend = use_backend();
+    let m = model.read();
+    let lang = m.lang();
+    let (address, address_key) = (m.capture.address.clone(), m.capture.address_key);
+    let found = m.capture.found_address.clone().filter(|f| f.label == address);
+    drop(m);
+    rsx! {
+        label { r#for: "address", {tx(lang, "Adresse (modifiable)", "Address (editable)")} }
+        for k in [address_key] {
+            input {
+                key: "{k}",
+                id: "address",
+                "data-testid": tid("address"),
+                r#type: "text",
+                placeholder: tx(lang, "Rue, numéro", "Street, number"),
+                initial_value: "{address}",
+                oninput: move |e| model.write().capture.set_typed_address(&e.value()),
+                onchange: {
+                    let backend = backend.clone();
+                    move |_| keep_draft(&backend, model)
+                },
+            }
+        }
+        if let Some(found) = found {
+            p { class: "muted small", "data-testid": tid("address-found"),
+                {tx(lang, "Rue la plus proche (référentiel de la ville, hors ligne)", "Nearest street (city referential, offline)")}
+                if let Some(d) = found.distance_m { " — {d:.0} m" }
+            }
+        }
+    }
+}
+
+/// Street furniture near the position, to attach as the incident's asset ("Banc n° 123").
+#[component]
+fn NearbyAssets() -> Element {
+    let mut model = use_model();
+    let m = model.read();
+    let lang = m.lang();
+    let nearby = m.capture.nearby.clone();
+    let chosen = m.capture.asset.clone();
+    let has_position = m.capture.position.is_some();
+    drop(m);
+    if !has_position {
+        return rsx! {};
+    }
+    rsx! {
+        label { {tx(lang, "Mobilier urbain à proximité", "Street furniture nearby")} }
+        if nearby.is_empty() {
+            p { class: "muted small", "data-testid": tid("nearby-none"),
+                {tx(lang, "Aucun mobilier connu à moins de 30 m.", "No known furniture within 30 m.")}
+            }
+        }
+        div { class: "nearby",
+            for (idx, item) in nearby.into_iter().enumerate() {
+                button {
+                    key: "{item.asset.kind}-{item.asset.id}",
+                    class: if chosen.as_ref() == Some(&item.asset) { "chip chosen" } else { "chip" },
+                    "data-testid": tid("nearby-asset"),
+                    "data-code": "{item.asset.kind}:{item.asset.id}",
+                    "aria-pressed": if chosen.as_ref() == Some(&item.asset) { "true" } else { "false" },
+                    onclick: {
+                        let is_chosen = chosen.as_ref() == Some(&item.asset);
+                        move |_| model.write().capture.choose_asset((!is_chosen).then_some(idx))
+                    },
+                    "{item.asset.label} · {item.distance_m:.0} m"
+                }
+            }
         }
     }
 }
@@ -444,8 +509,15 @@ fn PositionField() -> Element {
                 (Some(p), Some(o)) => rsx! {
                     "{p.lat:.5}, {p.lon:.5} "
                     span { class: "muted", "({o.label(lang)})" }
+                    if let Some(xy) = crate::ui::place::lambert93(&p) {
+                        span { class: "muted small", "data-testid": tid("lambert93"),
+                            " — Lambert-93 x {xy.x:.0} m, y {xy.y:.0} m"
+                        }
+                    }
                     if p.is_poor() && o != PositionOrigin::Typed {
-                        span { class: "warn", {tx(lang, " précision faible", " poor accuracy")} }
+                        span { class: "warn", "data-testid": tid("poor-accuracy"),
+                            {tx(lang, " ⚠ précision faible : vérifiez l'adresse et la position", " ⚠ poor accuracy: check the address and position")}
+                        }
                     }
                 },
                 _ => rsx! { span { class: "muted", {tx(lang, "aucune position : saisissez-la ou ajoutez une photo géolocalisée", "no position: type it or add a geotagged photo")} } },
