@@ -15,6 +15,8 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
 fi
 data="$(mktemp -d)"
 out="$data/server.out"
+# An admin API key (exports, dead letters, Open311 POSTs) made before the server starts.
+api_key="$("$bin" --data "$data" apikey add --name schemathesis | tail -n 1)"
 "$bin" --data "$data" serve --listen 127.0.0.1:0 --demo >"$out" 2>"$data/server.err" &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$data"' EXIT
@@ -25,9 +27,15 @@ for _ in $(seq 1 200); do
 done
 base="$(head -n 1 "$out" | sed 's/^listening on //')"
 echo "server at $base"
+# A device token from the demo enrolment code (second stdout line), for the device API.
+code="$(sed -n 's/^demo enrolment code: //p' "$out")"
+token="$(curl -fsS -H 'content-type: application/json' \
+  -d "{\"protocol\":1,\"code\":\"$code\",\"device_name\":\"schemathesis\"}" "$base/api/v1/enroll" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
 cd "$data" # schemathesis writes its .schemathesis/ cache in the working directory
 "$venv/bin/schemathesis" run "$base/api/openapi.json" \
   --url "$base" \
+  -H "Authorization: Bearer $token" -H "X-Api-Key: $api_key" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-30}" \
   --request-timeout 10 \
