@@ -88,8 +88,9 @@ INSERT INTO console_settings (key, value) VALUES
 CREATE INDEX console_requests_created ON requests(created_at, id);
 CREATE INDEX console_requests_state_created ON requests(state, created_at);
 CREATE INDEX console_requests_category_created ON requests(category, created_at);
+CREATE INDEX console_requests_category_state_created ON requests(category, state, created_at);
 CREATE INDEX console_requests_service_created ON requests(service, created_at);
 CREATE INDEX console_requests_outside_created ON requests(outside_body, created_at);
 CREATE INDEX console_requests_walk ON requests(walk_id);
-CREATE INDEX console_requests_category_lat ON requests(category, lat);
+CREATE INDEX console_requests_category_lat ON requests(category, lat, lon);
 CREATE INDEX console_events_at ON events(at);

@@ -68,7 +68,7 @@ fn render(
     let body = html! {
         h1 { @if map_view { "Carte des signalements" } @else { "Signalements" } }
         (filters(user, taxonomy, filter, choices, map_view))
-        p.muted data-testid="total" { (page.total) " signalement(s)" @if map_view && page.total as usize > queries::MAP_LIMIT { " (les " (queries::MAP_LIMIT) " plus récents sur la carte)" } }
+        p.muted data-testid="total" { @if page.total > queries::COUNT_LIMIT { "Plus de " (queries::COUNT_LIMIT) } @else { (page.total) } " signalement(s)" @if map_view && page.total as usize > queries::MAP_LIMIT { " (les " (queries::MAP_LIMIT) " plus récents sur la carte)" } }
         @if map_view {
             @let markers: Vec<Marker> = page.rows.iter().map(|r| Marker {
                 lat: r.lat, lon: r.lon,
@@ -142,12 +142,12 @@ fn filters(user: &ConsoleUser, taxonomy: &Taxonomy, f: &InboxFilter, choices: &C
 }
 
 fn pager(filter: &InboxFilter, page: &InboxPage) -> Markup {
-    let pages = ((page.total.max(0) as usize).div_ceil(PAGE_SIZE)).max(1);
+    let pages = ((page.total.clamp(0, queries::COUNT_LIMIT) as usize).div_ceil(PAGE_SIZE)).max(1);
     html! {
         nav.pager aria-label="Pages" {
             @if page.page > 1 { a href={ "/console/inbox?" (filter.query_string(Some(page.page - 1), "")) } rel="prev" { "← Précédente" } }
-            span { "Page " (page.page) " sur " (pages) }
-            @if page.page < pages { a href={ "/console/inbox?" (filter.query_string(Some(page.page + 1), "")) } rel="next" { "Suivante →" } }
+            span { "Page " (page.page) @if page.total <= queries::COUNT_LIMIT { " sur " (pages) } }
+            @if page.page < pages || (page.total > queries::COUNT_LIMIT && page.rows.len() == PAGE_SIZE) { a href={ "/console/inbox?" (filter.query_string(Some(page.page + 1), "")) } rel="next" { "Suivante →" } }
         }
     }
 }

@@ -16,7 +16,9 @@ use super::auth::ConsoleUser;
 /// Rows per inbox page.
 pub const PAGE_SIZE: usize = 50;
 /// Most markers the map view draws.
-pub const MAP_LIMIT: usize = 5000;
+pub const MAP_LIMIT: usize = 2000;
+/// Counting stops here: the inbox says "more than" beyond it (keeps COUNT bounded on big stores).
+pub const COUNT_LIMIT: i64 = 10_000;
 
 /// What part of the store a user may see.
 #[derive(Debug, Clone)]
@@ -225,10 +227,12 @@ pub fn inbox(conn: &Connection, scope: &Scope, filter: &InboxFilter) -> Result<I
     let scope_sql = scope.sql(&mut args);
     let filter_sql = filter.sql(&mut args).map_err(QueryError::BadFilter)?;
     let where_sql = format!("{scope_sql} AND {filter_sql}");
-    let total: i64 = conn.prepare_cached(&format!("SELECT COUNT(*) FROM requests r WHERE {where_sql}"))?.query_row(
-        params_from_iter(args.iter()),
-        |r| r.get(0),
-    )?;
+    let total: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM requests r WHERE {where_sql} LIMIT {})",
+            COUNT_LIMIT + 1
+        ))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
     let page = filter.page.unwrap_or(1).max(1);
     let (limit, offset) = if filter.view == "map" {
         (MAP_LIMIT, 0)

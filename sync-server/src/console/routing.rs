@@ -41,9 +41,12 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<Rule>> {
     .collect()
 }
 
+/// One polygon: its outer ring then its holes, each a list of (lon, lat).
+pub type Polygon = Vec<Vec<(f64, f64)>>;
+
 /// Rings of a GeoJSON Polygon or MultiPolygon geometry (or a Feature holding one), as
 /// (lon, lat) lists. None when the JSON is not such a geometry.
-pub fn parse_polygons(json: &str) -> Option<Vec<Vec<Vec<(f64, f64)>>>> {
+pub fn parse_polygons(json: &str) -> Option<Vec<Polygon>> {
     let value: serde_json::Value = serde_json::from_str(json).ok()?;
     let geometry = if value.get("type")?.as_str()? == "Feature" { value.get("geometry")?.clone() } else { value };
     let ring = |ring: &serde_json::Value| -> Option<Vec<(f64, f64)>> {
@@ -53,7 +56,7 @@ pub fn parse_polygons(json: &str) -> Option<Vec<Vec<Vec<(f64, f64)>>>> {
             .collect::<Option<Vec<_>>>()
             .filter(|r| r.len() >= 3)
     };
-    let polygon = |poly: &serde_json::Value| -> Option<Vec<Vec<(f64, f64)>>> {
+    let polygon = |poly: &serde_json::Value| -> Option<Polygon> {
         poly.as_array()?.iter().map(ring).collect::<Option<Vec<_>>>().filter(|p| !p.is_empty())
     };
     let coordinates = geometry.get("coordinates")?;
@@ -79,7 +82,7 @@ fn ring_contains(ring: &[(f64, f64)], lon: f64, lat: f64) -> bool {
 }
 
 /// True when the point is inside one polygon's outer ring and outside its holes.
-pub fn contains(polygons: &[Vec<Vec<(f64, f64)>>], lon: f64, lat: f64) -> bool {
+pub fn contains(polygons: &[Polygon], lon: f64, lat: f64) -> bool {
     polygons.iter().any(|rings| {
         ring_contains(&rings[0], lon, lat) && !rings[1..].iter().any(|hole| ring_contains(hole, lon, lat))
     })

@@ -41,7 +41,10 @@ impl Server {
             taxonomy.services.iter().chain(&taxonomy.outside_bodies).map(|r| r.code.clone()).collect();
         self.state
             .store
-            .with_conn(|c| Ok(balade_sync::console::cli_user(c, login, password, role, &services, &known).unwrap()))
+            .with_conn(|c| {
+                balade_sync::console::cli_user(c, login, password, role, &services, &known).unwrap();
+                Ok(())
+            })
             .unwrap();
     }
 
