@@ -194,7 +194,26 @@ async fn operator_triages_requests_and_devices_and_citizens_see_public_events() 
     let notice = client.wait().for_element(Locator::Css("p.notice, p.error")).await.unwrap();
     assert!(notice.text().await.unwrap().starts_with("Action enregistrée"));
     act(&client, &base, &a, "start", &[]).await;
-    act(&client, &base, &a, "resolve", &[("note", "Trou rebouché")]).await;
+    // Resolve with a photo of the work done, through the real file input.
+    let done_photo = profile.path().join("travaux.png");
+    std::fs::write(&done_photo, include_bytes!("../../assets/console/vendor/leaflet/images/layers-2x.png")).unwrap();
+    client.goto(&format!("{base}/console/requests/{a}")).await.unwrap();
+    client
+        .find(Locator::Css("form[data-action=resolve] input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(done_photo.to_str().unwrap())
+        .await
+        .unwrap();
+    client.find(Locator::Css("form[data-action=resolve] input[name=note]")).await.unwrap().send_keys("Trou rebouché").await.unwrap();
+    client.find(Locator::Css("form[data-action=resolve] button[type=submit]")).await.unwrap().click().await.unwrap();
+    let notice = client.wait().for_element(Locator::Css("p.notice, p.error")).await.unwrap();
+    assert!(notice.text().await.unwrap().starts_with("Action enregistrée"));
+    let shown = client
+        .execute("const i = document.querySelector('[data-testid=resolution-photo] img'); return i ? i.naturalWidth : 0;", vec![])
+        .await
+        .unwrap();
+    assert!(shown.as_u64().unwrap() > 0, "the resolution photo is stored and shown");
     act(&client, &base, &b_id.to_string(), "refuse", &[("template", "1"), ("reason", "Mur d'une copropriété")]).await;
     act(&client, &base, &d_id.to_string(), "transfer", &[("body", "cda"), ("note", "Compétence de l'agglomération")]).await;
 
@@ -259,6 +278,8 @@ async fn operator_triages_requests_and_devices_and_citizens_see_public_events() 
         .await
         .unwrap();
     assert!(citizen_photo.as_u64().unwrap() > 0, "the operator allowed this photo");
+    let n_photos = client.find_all(Locator::Css(".photos img")).await.unwrap().len();
+    assert_eq!(n_photos, 2, "the allowed report photo and the resolution photo");
     screenshot(&client, "citizen").await;
     client.goto(&format!("{base}/suivi/{c_code}")).await.unwrap();
     let source = client.source().await.unwrap();

@@ -37,6 +37,7 @@ async fn every_console_route_refuses_anonymous_access() {
     }
     for path in [
         format!("/console/requests/{id}/action"),
+        format!("/console/requests/{id}/resolve"),
         "/console/logout".to_string(),
         "/console/admin/rules".to_string(),
         "/console/admin/templates".to_string(),

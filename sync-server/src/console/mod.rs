@@ -8,7 +8,8 @@
 //! Modules: [`auth`] (accounts, sessions, throttling — plain SQLite), [`web`] (extractors: the
 //! logged-in user and the CSRF-checked form), [`layout`] (page chrome), [`queries`] (read side,
 //! scoped per operator), [`request`] (request page and actions through `crate::actions`),
-//! [`inbox`], [`citizen`], [`stats`], [`audit`], [`walk`], [`admin`], [`routing`].
+//! [`resolution`] (resolve with a photo), [`inbox`], [`citizen`], [`stats`], [`audit`], [`walk`],
+//! [`admin`], [`routing`].
 //!
 //! **Invariants**: every `/console` route except login and static files requires a session;
 //! every POST carries the session's CSRF token; operators only see their services' requests;
@@ -23,6 +24,7 @@ pub mod layout;
 pub mod login;
 pub mod queries;
 pub mod request;
+pub mod resolution;
 pub mod routing;
 pub mod stats;
 pub mod walk;
@@ -65,6 +67,11 @@ pub fn router() -> Router<AppState> {
         .route("/console/inbox", get(inbox::show))
         .route("/console/requests/{reference}", get(request::show))
         .route("/console/requests/{reference}/action", post(request::act))
+        .route(
+            "/console/requests/{reference}/resolve",
+            post(resolution::resolve_with_photo)
+                .layer(axum::extract::DefaultBodyLimit::max(resolution::MAX_PHOTO_BYTES + 64 * 1024)),
+        )
         .route("/console/photos/{sha256}", get(photo))
         .route("/console/walks/{id}", get(walk::show))
         .route("/console/stats", get(stats::show))
@@ -114,11 +121,6 @@ async fn static_file(Path(path): Path<String>) -> Response {
     }
 }
 
-/// Path of a stored photo (content-addressed store of the server).
-pub fn photo_path(data_dir: &std::path::Path, sha256: &str) -> std::path::PathBuf {
-    data_dir.join("photos").join(&sha256[..2]).join(sha256)
-}
-
 /// Serves a stored photo to a logged-in user who may see a request referencing it.
 async fn photo(State(state): State<AppState>, Authed(user): Authed, Path(sha256): Path<String>) -> Result<Response, PageError> {
     if !balade_protocol::incident::is_sha256_hex(&sha256) {
@@ -128,8 +130,11 @@ async fn photo(State(state): State<AppState>, Authed(user): Authed, Path(sha256)
     let hash = sha256.clone();
     let mime = db(&state, move |conn| {
         let mut statement = conn.prepare_cached(
-            "SELECT rp.mime, r.service, r.outside_body FROM request_photos rp JOIN requests r ON r.id = rp.request_id
-             JOIN photos p ON p.sha256 = rp.sha256 WHERE rp.sha256 = ?1",
+            "SELECT p.mime, r.service, r.outside_body FROM request_photos rp JOIN requests r ON r.id = rp.request_id
+             JOIN photos p ON p.sha256 = rp.sha256 WHERE rp.sha256 = ?1
+             UNION ALL
+             SELECT p.mime, r.service, r.outside_body FROM console_public_photos c JOIN requests r ON r.id = c.incident_id
+             JOIN photos p ON p.sha256 = c.sha256 WHERE c.sha256 = ?1",
         )?;
         let rows = statement
             .query_map([&hash], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?)))?
@@ -143,7 +148,7 @@ async fn photo(State(state): State<AppState>, Authed(user): Authed, Path(sha256)
 
 /// Reads a photo file and answers it with its mime type (private caching only).
 pub async fn serve_photo(state: &AppState, sha256: &str, mime: &str) -> Result<Response, PageError> {
-    let bytes = tokio::fs::read(photo_path(&state.data_dir, sha256)).await.map_err(|_| PageError::NotFound)?;
+    let bytes = tokio::fs::read(crate::api::tus::photo_path(&state.data_dir, sha256)).await.map_err(|_| PageError::NotFound)?;
     let mime = if mime.starts_with("image/") { mime } else { "application/octet-stream" };
     Ok((
         [

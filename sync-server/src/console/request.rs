@@ -31,6 +31,8 @@ pub struct Flash {
 
 struct Page {
     detail: RequestDetail,
+    /// Photos an operator attached when resolving (not part of the report).
+    resolution_photos: Vec<String>,
     duplicates: Vec<(RequestSummary, f64)>,
     templates: Vec<(i64, String, String)>,
 }
@@ -43,7 +45,14 @@ fn load_page(conn: &rusqlite::Connection, scope: &Scope, reference: &str) -> Res
         .prepare_cached("SELECT id, title, body_fr FROM console_refusal_templates WHERE active = 1 ORDER BY title")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page { detail, duplicates, templates })
+    let resolution_photos = conn
+        .prepare_cached(
+            "SELECT sha256 FROM console_public_photos WHERE incident_id = ?1
+               AND sha256 NOT IN (SELECT sha256 FROM request_photos WHERE request_id = ?1)",
+        )?
+        .query_map([&id], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(Page { detail, duplicates, templates, resolution_photos })
 }
 
 pub async fn show(
@@ -81,6 +90,12 @@ fn render(user: &ConsoleUser, taxonomy: &Taxonomy, config: &ConsoleConfig, page:
                 section.card aria-labelledby="h-photos" {
                     h2 id="h-photos" { "Photos" }
                     @if d.photos.is_empty() { p.muted { "Aucune photo." } }
+                    @for sha in &page.resolution_photos {
+                        figure.photos data-testid="resolution-photo" {
+                            a href={ "/console/photos/" (sha) } target="_blank" { img src={ "/console/photos/" (sha) } alt="Photo de l'intervention"; }
+                            figcaption { "Photo de l'intervention (visible par les citoyens)" }
+                        }
+                    }
                     div.photos {
                         @for photo in &d.photos {
                             figure {
@@ -171,9 +186,13 @@ fn actions(user: &ConsoleUser, taxonomy: &Taxonomy, page: &Page, base: &str) -> 
                 input name="note" placeholder="Message (facultatif)" aria-label="Message";
             }, "Programmer"))
             (action_form(user, base, "start", "Démarrer l'intervention", None, html! {}, "Démarrer"))
-            (action_form(user, base, "resolve", "Clore : traité", None, html! {
+            form.action method="post" action={ (base) "/resolve" } enctype="multipart/form-data" data-action="resolve" {
+                (csrf_field(user))
+                span.label { "Clore : traité" }
                 input name="note" placeholder="Message au déclarant (facultatif)" aria-label="Message";
-            }, "Traité"))
+                label { "Photo (facultative) " input type="file" name="photo" accept="image/jpeg,image/png"; }
+                button type="submit" { "Traité" }
+            }
             (action_form(user, base, "refuse", "Refuser", None, html! {
                 select name="template" aria-label="Motif type" {
                     option value="" { "— motif type —" }
