@@ -415,3 +415,80 @@ fn cli_apikey_export_and_connector_commands() {
     let out = run(&["connector", "dead-letters"]);
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), "[]");
 }
+
+#[tokio::test]
+async fn a_console_operator_exports_only_their_services() {
+    let s = open311_support::start().await;
+    let key = s.key.clone();
+    for (service, sub) in [("voirie", "nid_de_poule"), ("proprete", "tags")] {
+        s.post_form(
+            "/open311/v2/requests.json",
+            &[
+                ("api_key", &key),
+                ("service_code", service),
+                ("lat", "46.16"),
+                ("long", "-1.15"),
+                ("attribute[subcategory]", sub),
+            ],
+        )
+        .await;
+    }
+    let token = s
+        .state
+        .store
+        .with_conn(|c| {
+            let known: Vec<String> = vec!["voirie".into(), "proprete".into()];
+            balade_sync::console::auth::cli_user(
+                c,
+                "agent.voirie",
+                "mot-de-passe-long-1",
+                "operator",
+                &["voirie".into()],
+                &known,
+            )
+            .unwrap();
+            Ok(balade_sync::console::auth::login(
+                c,
+                "agent.voirie",
+                "mot-de-passe-long-1",
+                "127.0.0.1",
+                chrono::Utc::now(),
+            )
+            .unwrap()
+            .unwrap())
+        })
+        .unwrap();
+    let get = |path: String, cookie: String| {
+        s.client
+            .get(format!("{}{path}", s.base))
+            .header("cookie", cookie)
+            .send()
+    };
+    let cookie = format!("other=1; balade_session={token}");
+    let r = get("/api/v1/exports/requests.geojson".into(), cookie.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body = open311_support::json(&r.text().await.unwrap());
+    let features = body["features"].as_array().unwrap();
+    assert_eq!(features.len(), 1, "only the operator's service");
+    assert_eq!(features[0]["properties"]["service"], "voirie");
+    let r = get(
+        "/api/v1/exports/requests.csv?service=proprete".into(),
+        cookie.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = get(
+        "/api/v1/exports/requests.csv".into(),
+        "balade_session=expired-or-forged".into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        open311_support::json(&r.text().await.unwrap())["error"]["code"],
+        "invalid_token"
+    );
+}

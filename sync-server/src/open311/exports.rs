@@ -4,7 +4,8 @@
 //!
 //! Why it exists: services plan work in spreadsheets and QGIS; the export is the batch hand-over
 //! (also per service: `service=CODE`). Same filters as the console inbox: state, category,
-//! service, walk, dates. Operator-only: an admin API key (`X-Api-Key`) until console sessions apply.
+//! service, walk, dates. Operator-only: a console session (an operator sees only their services) or an admin API
+//! key (`X-Api-Key`).
 
 use std::io::Write;
 
@@ -83,6 +84,8 @@ pub struct ExportFilter {
     /// Creation day range, inclusive.
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
+    /// Scope of an operator: only these services (empty = no restriction). Not a query parameter.
+    pub scope_services: Vec<String>,
 }
 
 /// Why an export filter is not valid.
@@ -174,6 +177,17 @@ pub fn select(conn: &Connection, filter: &ExportFilter) -> Result<Vec<ExportRow>
             args.push(value);
             clauses.push(format!("{column}{}", args.len()));
         }
+    }
+    if !filter.scope_services.is_empty() {
+        let marks: Vec<String> = filter
+            .scope_services
+            .iter()
+            .map(|s| {
+                args.push(s.clone());
+                format!("?{}", args.len())
+            })
+            .collect();
+        clauses.push(format!("r.service IN ({})", marks.join(",")));
     }
     let where_sql = if clauses.is_empty() {
         String::new()
@@ -380,6 +394,70 @@ pub async fn require_admin_key(
         })
 }
 
+/// The value of one cookie in the `Cookie` headers.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Who may export: an admin API key (`X-Api-Key`) or a console session cookie. An operator's
+/// export is limited to their services: an explicit other service is 403, none means theirs.
+async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    filter: &mut ExportFilter,
+) -> Result<(), ApiError> {
+    if headers.contains_key("x-api-key") {
+        return require_admin_key(state, headers).await.map(|_| ());
+    }
+    let Some(token) = cookie(headers, crate::console::auth::SESSION_COOKIE).map(str::to_string)
+    else {
+        return Err(ApiError::new(
+            ErrorCode::MissingToken,
+            "Connexion requise (session de la console ou en-tête X-Api-Key)",
+            "console session or X-Api-Key header required",
+        ));
+    };
+    let user = state
+        .store
+        .call(move |conn| {
+            crate::console::auth::session_user(conn, &token, chrono::Utc::now())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidToken,
+                "Session expirée ou inconnue",
+                "unknown or expired session",
+            )
+        })?;
+    if user.is_admin() {
+        return Ok(());
+    }
+    if let Some(service) = &filter.service
+        && !user.services.contains(service)
+    {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "Ce service n'est pas dans votre périmètre",
+            "service outside your scope",
+        ));
+    }
+    filter.scope_services = user.services.clone();
+    if filter.scope_services.is_empty() {
+        // An operator without any service sees nothing.
+        filter.scope_services.push(String::new());
+    }
+    Ok(())
+}
+
 fn split_ext(file: &str) -> Result<(&str, ExportFormat), ApiError> {
     let (stem, ext) = file.split_once('.').ok_or_else(ApiError::not_found)?;
     Ok((
@@ -419,43 +497,43 @@ fn filter_of(query: &Option<String>) -> Result<ExportFilter, ApiError> {
 /// `GET /api/v1/exports/requests.{csv|csv-fr|geojson|geojson-l93}?state=&category=&service=&walk=&from=&to=`.
 #[utoipa::path(get, path = "/api/v1/exports/requests.{format}", tag = "exports",
     params(("format" = String, Path, description = "csv | csv-fr | geojson | geojson-l93"),
-           ("X-Api-Key" = String, Header, description = "admin API key"),
+           ("X-Api-Key" = Option<String>, Header, description = "admin API key (or the console session cookie)"),
            ("state" = Option<String>, Query), ("category" = Option<String>, Query), ("service" = Option<String>, Query),
            ("walk" = Option<String>, Query), ("from" = Option<String>, Query), ("to" = Option<String>, Query)),
     responses((status = 200, description = "the export file"), (status = 400, body = balade_protocol::error::ErrorBody),
-              (status = 401, body = balade_protocol::error::ErrorBody), (status = 404, body = balade_protocol::error::ErrorBody)))]
+              (status = 401, body = balade_protocol::error::ErrorBody), (status = 403, body = balade_protocol::error::ErrorBody), (status = 404, body = balade_protocol::error::ErrorBody)))]
 pub async fn export_requests(
     State(state): State<AppState>,
     Path(file): Path<String>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    require_admin_key(&state, &headers).await?;
     let (stem, format) = split_ext(&file)?;
     if stem != "requests" {
         return Err(ApiError::not_found());
     }
-    let filter = filter_of(&query)?;
+    let mut filter = filter_of(&query)?;
+    authorize(&state, &headers, &mut filter).await?;
     run_export(state, format, filter, "signalements".into()).await
 }
 
 /// `GET /api/v1/exports/walks/{walk id}.{format}`: every request of a walk.
 #[utoipa::path(get, path = "/api/v1/exports/walks/{walk_id}.{format}", tag = "exports",
     params(("walk_id" = String, Path), ("format" = String, Path, description = "csv | csv-fr | geojson | geojson-l93"),
-           ("X-Api-Key" = String, Header, description = "admin API key")),
-    responses((status = 200, description = "the export file"), (status = 401, body = balade_protocol::error::ErrorBody),
+           ("X-Api-Key" = Option<String>, Header, description = "admin API key (or the console session cookie)")),
+    responses((status = 200, description = "the export file"), (status = 401, body = balade_protocol::error::ErrorBody), (status = 403, body = balade_protocol::error::ErrorBody),
               (status = 404, body = balade_protocol::error::ErrorBody)))]
 pub async fn export_walk(
     State(state): State<AppState>,
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    require_admin_key(&state, &headers).await?;
     let (stem, format) = split_ext(&file)?;
     let walk = Uuid::parse_str(stem).map_err(|_| ApiError::not_found())?;
-    let filter = ExportFilter {
+    let mut filter = ExportFilter {
         walk: Some(walk),
         ..Default::default()
     };
+    authorize(&state, &headers, &mut filter).await?;
     run_export(state, format, filter, format!("balade-{walk}")).await
 }
