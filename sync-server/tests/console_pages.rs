@@ -17,26 +17,57 @@ async fn routing_rules_made_in_the_admin_page_apply_when_a_request_arrives() {
     let answer = admin
         .post(
             "/console/admin/rules",
-            &[("csrf", &csrf), ("category", "proprete"), ("recipient", "police_municipale"), ("neighbourhood", "Vieux port"), ("polygon", polygon), ("priority", "10")],
+            &[
+                ("csrf", &csrf),
+                ("category", "proprete"),
+                ("recipient", "police_municipale"),
+                ("neighbourhood", "Vieux port"),
+                ("polygon", polygon),
+                ("priority", "10"),
+            ],
         )
         .await;
     assert_eq!(answer.status, 303, "{}", answer.body);
     let bad = admin
-        .post("/console/admin/rules", &[("csrf", &csrf), ("category", "proprete"), ("recipient", "voirie"), ("polygon", "{\"type\":\"Point\"}")])
+        .post(
+            "/console/admin/rules",
+            &[
+                ("csrf", &csrf),
+                ("category", "proprete"),
+                ("recipient", "voirie"),
+                ("polygon", "{\"type\":\"Point\"}"),
+            ],
+        )
         .await;
     assert_eq!(bad.status, 400, "a non-polygon is refused");
-    let (inside, _, _) = server.add_incident(None, incident("proprete", "tags", "Tag", 46.16, -1.15));
-    let (outside, _, _) = server.add_incident(None, incident("proprete", "tags", "Tag", 46.10, -1.15));
+    let (inside, _, _) =
+        server.add_incident(None, incident("proprete", "tags", "Tag", 46.16, -1.15));
+    let (outside, _, _) =
+        server.add_incident(None, incident("proprete", "tags", "Tag", 46.10, -1.15));
     let service = |id: uuid::Uuid| {
         server.state.store.with_conn(move |c| {
-            Ok(c.query_row("SELECT service FROM requests WHERE id = ?1", [id.to_string()], |r| r.get::<_, Option<String>>(0))?)
+            Ok(c.query_row(
+                "SELECT service FROM requests WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get::<_, Option<String>>(0),
+            )?)
         })
     };
-    assert_eq!(service(inside).unwrap().as_deref(), Some("police_municipale"));
+    assert_eq!(
+        service(inside).unwrap().as_deref(),
+        Some("police_municipale")
+    );
     assert_eq!(service(outside).unwrap().as_deref(), Some("proprete"));
     // The operator can override the rule.
     let answer = admin
-        .post(&format!("/console/requests/{inside}/action"), &[("csrf", &csrf), ("action", "route"), ("service", "proprete")])
+        .post(
+            &format!("/console/requests/{inside}/action"),
+            &[
+                ("csrf", &csrf),
+                ("action", "route"),
+                ("service", "proprete"),
+            ],
+        )
         .await;
     assert!(answer.location.contains("ok=route"), "{}", answer.location);
     assert_eq!(service(inside).unwrap().as_deref(), Some("proprete"));
@@ -49,8 +80,15 @@ async fn inbox_filters_page_and_flag_overdue_requests() {
     let server = start().await;
     server.add_user("admin1", "admin-password", "admin", &[]);
     for i in 0..60 {
-        let category = if i % 3 == 0 { ("eclairage", "eteint") } else { ("voirie", "nid_de_poule") };
-        server.add_incident(None, incident(category.0, category.1, &format!("n°{i}"), 46.16, -1.15));
+        let category = if i % 3 == 0 {
+            ("eclairage", "eteint")
+        } else {
+            ("voirie", "nid_de_poule")
+        };
+        server.add_incident(
+            None,
+            incident(category.0, category.1, &format!("n°{i}"), 46.16, -1.15),
+        );
     }
     // One lighting request is 20 days old (announced delay: 10 days).
     server
@@ -79,7 +117,11 @@ async fn inbox_filters_page_and_flag_overdue_requests() {
     ] {
         let page = admin.get(&format!("/console/inbox{query}")).await;
         assert_eq!(page.status, 200, "{query}");
-        assert!(page.body.contains(&format!("{expected_total} signalement(s)")), "{query}");
+        assert!(
+            page.body
+                .contains(&format!("{expected_total} signalement(s)")),
+            "{query}"
+        );
         assert_eq!(rows(&page.body), expected_rows, "{query}");
     }
     let page = admin.get("/console/inbox?category=eclairage").await;
@@ -92,17 +134,32 @@ async fn inbox_filters_page_and_flag_overdue_requests() {
 async fn a_refusal_needs_a_reason_and_actions_follow_the_state_machine() {
     let server = start().await;
     server.add_user("admin1", "admin-password", "admin", &[]);
-    let (id, _, _) = server.add_incident(None, incident("voirie", "nid_de_poule", "Trou", 46.16, -1.15));
+    let (id, _, _) = server.add_incident(
+        None,
+        incident("voirie", "nid_de_poule", "Trou", 46.16, -1.15),
+    );
     let mut admin = Browser::new(&server.base);
     admin.login("admin1", "admin-password").await;
     let csrf = admin.csrf().await;
     let path = format!("/console/requests/{id}/action");
     let before = server.count("SELECT COUNT(*) FROM events");
     for (pairs, error) in [
-        (vec![("action", "refuse"), ("template", "1"), ("reason", " ")], "motif du refus est obligatoire"),
-        (vec![("action", "schedule"), ("date", "demain")], "Date prévue invalide"),
-        (vec![("action", "location"), ("lat", "123"), ("lon", "0")], "Position invalide"),
-        (vec![("action", "duplicate"), ("of", "LR-1999-000001")], "introuvable"),
+        (
+            vec![("action", "refuse"), ("template", "1"), ("reason", " ")],
+            "motif du refus est obligatoire",
+        ),
+        (
+            vec![("action", "schedule"), ("date", "demain")],
+            "Date prévue invalide",
+        ),
+        (
+            vec![("action", "location"), ("lat", "123"), ("lon", "0")],
+            "Position invalide",
+        ),
+        (
+            vec![("action", "duplicate"), ("of", "LR-1999-000001")],
+            "introuvable",
+        ),
         (vec![("action", "fly")], "Action inconnue"),
     ] {
         let mut pairs = pairs.clone();
@@ -112,11 +169,22 @@ async fn a_refusal_needs_a_reason_and_actions_follow_the_state_machine() {
         let page = admin.get(&answer.location).await;
         assert!(page.body.contains(error), "{pairs:?}: expected {error}");
     }
-    assert_eq!(server.count("SELECT COUNT(*) FROM events"), before, "nothing stored");
-    admin.post(&path, &[("csrf", &csrf), ("action", "resolve")]).await;
-    let answer = admin.post(&path, &[("csrf", &csrf), ("action", "start")]).await;
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM events"),
+        before,
+        "nothing stored"
+    );
+    admin
+        .post(&path, &[("csrf", &csrf), ("action", "resolve")])
+        .await;
+    let answer = admin
+        .post(&path, &[("csrf", &csrf), ("action", "start")])
+        .await;
     let page = admin.get(&answer.location).await;
-    assert!(page.body.contains("impossible"), "a resolved request cannot be started");
+    assert!(
+        page.body.contains("impossible"),
+        "a resolved request cannot be started"
+    );
 }
 
 #[tokio::test]
@@ -124,13 +192,21 @@ async fn statistics_page_and_csv_count_requests() {
     let server = start().await;
     server.add_user("admin1", "admin-password", "admin", &[]);
     for _ in 0..3 {
-        server.add_incident(None, incident("voirie", "nid_de_poule", "Trou", 46.16, -1.15));
+        server.add_incident(
+            None,
+            incident("voirie", "nid_de_poule", "Trou", 46.16, -1.15),
+        );
     }
     let (id, _, _) = server.add_incident(None, incident("proprete", "tags", "Tag", 46.16, -1.15));
     let mut admin = Browser::new(&server.base);
     admin.login("admin1", "admin-password").await;
     let csrf = admin.csrf().await;
-    admin.post(&format!("/console/requests/{id}/action"), &[("csrf", &csrf), ("action", "resolve")]).await;
+    admin
+        .post(
+            &format!("/console/requests/{id}/action"),
+            &[("csrf", &csrf), ("action", "resolve")],
+        )
+        .await;
     let page = admin.get("/console/stats").await;
     assert!(page.body.contains("<svg") && page.body.contains("data-testid=\"stat-total\">4<"));
     let csv = admin.get("/console/stats.csv").await;
@@ -140,17 +216,27 @@ async fn statistics_page_and_csv_count_requests() {
     assert!(lines.contains(&"categorie,Voirie,3"), "{lines:?}");
     assert!(lines.contains(&"etat,Traité,1"), "{lines:?}");
     assert!(lines.contains(&"total,,4"));
-    assert!(lines.contains(&"clos_dans_le_delai,,1") && lines.contains(&"clos,,1"), "{lines:?}");
+    assert!(
+        lines.contains(&"clos_dans_le_delai,,1") && lines.contains(&"clos,,1"),
+        "{lines:?}"
+    );
 }
 
 #[tokio::test]
 async fn static_assets_are_served_from_the_binary() {
     let server = start().await;
     let mut anyone = Browser::new(&server.base);
-    for path in ["/console/static/console.css", "/console/static/vendor/leaflet/leaflet.js", "/console/static/vendor/leaflet/images/marker-icon.png"] {
+    for path in [
+        "/console/static/console.css",
+        "/console/static/vendor/leaflet/leaflet.js",
+        "/console/static/vendor/leaflet/images/marker-icon.png",
+    ] {
         assert_eq!(anyone.get(path).await.status, 200, "{path}");
     }
-    assert_eq!(anyone.get("/console/static/../Cargo.toml").await.status, 404);
+    assert_eq!(
+        anyone.get("/console/static/../Cargo.toml").await.status,
+        404
+    );
     assert_eq!(anyone.get("/console/static/nope.js").await.status, 404);
     assert_eq!(anyone.get("/suivi").await.status, 200);
 }

@@ -13,10 +13,17 @@ use super::web::{Authed, CsrfForm, PageError, db};
 use crate::state::AppState;
 
 fn require_admin(user: &ConsoleUser) -> Result<(), PageError> {
-    if user.is_admin() { Ok(()) } else { Err(PageError::Forbidden) }
+    if user.is_admin() {
+        Ok(())
+    } else {
+        Err(PageError::Forbidden)
+    }
 }
 
-pub async fn show(State(state): State<AppState>, Authed(user): Authed) -> Result<Markup, PageError> {
+pub async fn show(
+    State(state): State<AppState>,
+    Authed(user): Authed,
+) -> Result<Markup, PageError> {
     require_admin(&user)?;
     let (rules, templates) = db(&state, |conn| {
         let templates = conn
@@ -27,44 +34,54 @@ pub async fn show(State(state): State<AppState>, Authed(user): Authed) -> Result
     })
     .await?;
     let taxonomy = state.taxonomy();
-    Ok(layout::page(&user, Nav::Admin, "Administration", false, html! {
-        h1 { "Administration" }
-        section.card {
-            h2 { "Règles d'aiguillage" }
-            p.muted { "Appliquées à l'arrivée d'un signalement ; l'opérateur peut ensuite changer de service." }
-            (rules_table(&user, &taxonomy, &rules))
-            form method="post" action="/console/admin/rules" {
-                (csrf_field(&user))
-                p { label { "Catégorie " select name="category" { @for c in &taxonomy.categories { option value=(c.code) { (c.label_fr) } } } } }
-                p { label { "Destinataire " select name="recipient" {
-                    @for r in taxonomy.services.iter().chain(&taxonomy.outside_bodies) { option value=(r.code) { (r.name_fr) } }
-                } } }
-                p { label { "Quartier (facultatif) " input name="neighbourhood"; } }
-                p { label { "Polygone GeoJSON du quartier (facultatif)" textarea name="polygon" {} } }
-                p { label { "Priorité " input name="priority" value="100" inputmode="numeric" size="4"; } }
-                button type="submit" { "Ajouter la règle" }
-            }
-        }
-        section.card {
-            h2 { "Motifs de refus" }
-            ul { @for (id, title, body) in &templates {
-                li { strong { (title) } " — " (body)
-                    form method="post" action={ "/console/admin/templates/" (id) "/delete" } style="display:inline" {
-                        (csrf_field(&user)) button.secondary type="submit" { "Retirer" }
-                    }
+    Ok(layout::page(
+        &user,
+        Nav::Admin,
+        "Administration",
+        false,
+        html! {
+            h1 { "Administration" }
+            section.card {
+                h2 { "Règles d'aiguillage" }
+                p.muted { "Appliquées à l'arrivée d'un signalement ; l'opérateur peut ensuite changer de service." }
+                (rules_table(&user, &taxonomy, &rules))
+                form method="post" action="/console/admin/rules" {
+                    (csrf_field(&user))
+                    p { label { "Catégorie " select name="category" { @for c in &taxonomy.categories { option value=(c.code) { (c.label_fr) } } } } }
+                    p { label { "Destinataire " select name="recipient" {
+                        @for r in taxonomy.services.iter().chain(&taxonomy.outside_bodies) { option value=(r.code) { (r.name_fr) } }
+                    } } }
+                    p { label { "Quartier (facultatif) " input name="neighbourhood"; } }
+                    p { label { "Polygone GeoJSON du quartier (facultatif)" textarea name="polygon" {} } }
+                    p { label { "Priorité " input name="priority" value="100" inputmode="numeric" size="4"; } }
+                    button type="submit" { "Ajouter la règle" }
                 }
-            } }
-            form method="post" action="/console/admin/templates" {
-                (csrf_field(&user))
-                p { label { "Titre " input name="title" required; } }
-                p { label { "Texte montré au déclarant" textarea name="body" required {} } }
-                button type="submit" { "Ajouter le motif" }
             }
-        }
-    }))
+            section.card {
+                h2 { "Motifs de refus" }
+                ul { @for (id, title, body) in &templates {
+                    li { strong { (title) } " — " (body)
+                        form method="post" action={ "/console/admin/templates/" (id) "/delete" } style="display:inline" {
+                            (csrf_field(&user)) button.secondary type="submit" { "Retirer" }
+                        }
+                    }
+                } }
+                form method="post" action="/console/admin/templates" {
+                    (csrf_field(&user))
+                    p { label { "Titre " input name="title" required; } }
+                    p { label { "Texte montré au déclarant" textarea name="body" required {} } }
+                    button type="submit" { "Ajouter le motif" }
+                }
+            }
+        },
+    ))
 }
 
-fn rules_table(user: &ConsoleUser, taxonomy: &balade_protocol::taxonomy::Taxonomy, rules: &[Rule]) -> Markup {
+fn rules_table(
+    user: &ConsoleUser,
+    taxonomy: &balade_protocol::taxonomy::Taxonomy,
+    rules: &[Rule],
+) -> Markup {
     html! {
         table {
             thead { tr { th { "Catégorie" } th { "Quartier" } th { "Destinataire" } th { "Priorité" } th {} } }
@@ -95,17 +112,25 @@ pub struct RuleForm {
     priority: String,
 }
 
-pub async fn add_rule(State(state): State<AppState>, CsrfForm { user, form }: CsrfForm<RuleForm>) -> Result<Response, PageError> {
+pub async fn add_rule(
+    State(state): State<AppState>,
+    CsrfForm { user, form }: CsrfForm<RuleForm>,
+) -> Result<Response, PageError> {
     require_admin(&user)?;
     let taxonomy = state.taxonomy();
-    if taxonomy.category(&form.category).is_none() || taxonomy.recipient(&form.recipient).is_none() {
-        return Err(PageError::BadRequest("Catégorie ou destinataire inconnu".into()));
+    if taxonomy.category(&form.category).is_none() || taxonomy.recipient(&form.recipient).is_none()
+    {
+        return Err(PageError::BadRequest(
+            "Catégorie ou destinataire inconnu".into(),
+        ));
     }
     let polygon = Some(form.polygon.trim().to_string()).filter(|p| !p.is_empty());
     if let Some(p) = &polygon
         && routing::parse_polygons(p).is_none()
     {
-        return Err(PageError::BadRequest("Le polygone doit être un Polygon ou MultiPolygon GeoJSON".into()));
+        return Err(PageError::BadRequest(
+            "Le polygone doit être un Polygon ou MultiPolygon GeoJSON".into(),
+        ));
     }
     let priority: i64 = form.priority.trim().parse().unwrap_or(100);
     let neighbourhood = Some(form.neighbourhood.trim().to_string()).filter(|n| !n.is_empty());
@@ -124,9 +149,18 @@ pub async fn add_rule(State(state): State<AppState>, CsrfForm { user, form }: Cs
 #[derive(Debug, Deserialize)]
 pub struct Empty {}
 
-pub async fn delete_rule(State(state): State<AppState>, Path(id): Path<i64>, CsrfForm { user, .. }: CsrfForm<Empty>) -> Result<Response, PageError> {
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { user, .. }: CsrfForm<Empty>,
+) -> Result<Response, PageError> {
     require_admin(&user)?;
-    db(&state, move |conn| Ok(conn.execute("DELETE FROM console_routing_rules WHERE id = ?1", [id]).map(|_| ())?)).await?;
+    db(&state, move |conn| {
+        Ok(conn
+            .execute("DELETE FROM console_routing_rules WHERE id = ?1", [id])
+            .map(|_| ())?)
+    })
+    .await?;
     Ok(Redirect::to("/console/admin").into_response())
 }
 
@@ -136,7 +170,10 @@ pub struct TemplateForm {
     body: String,
 }
 
-pub async fn add_template(State(state): State<AppState>, CsrfForm { user, form }: CsrfForm<TemplateForm>) -> Result<Response, PageError> {
+pub async fn add_template(
+    State(state): State<AppState>,
+    CsrfForm { user, form }: CsrfForm<TemplateForm>,
+) -> Result<Response, PageError> {
     require_admin(&user)?;
     if form.title.trim().is_empty() || form.body.trim().is_empty() {
         return Err(PageError::BadRequest("Titre et texte obligatoires".into()));
@@ -152,9 +189,20 @@ pub async fn add_template(State(state): State<AppState>, CsrfForm { user, form }
     Ok(Redirect::to("/console/admin").into_response())
 }
 
-pub async fn delete_template(State(state): State<AppState>, Path(id): Path<i64>, CsrfForm { user, .. }: CsrfForm<Empty>) -> Result<Response, PageError> {
+pub async fn delete_template(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    CsrfForm { user, .. }: CsrfForm<Empty>,
+) -> Result<Response, PageError> {
     require_admin(&user)?;
-    db(&state, move |conn| Ok(conn.execute("UPDATE console_refusal_templates SET active = 0 WHERE id = ?1", [id]).map(|_| ())?))
-        .await?;
+    db(&state, move |conn| {
+        Ok(conn
+            .execute(
+                "UPDATE console_refusal_templates SET active = 0 WHERE id = ?1",
+                [id],
+            )
+            .map(|_| ())?)
+    })
+    .await?;
     Ok(Redirect::to("/console/admin").into_response())
 }

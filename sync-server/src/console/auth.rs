@@ -4,8 +4,8 @@
 //! run it through the store's blocking thread and the CLI (`balade-sync user add`) calls it
 //! directly. Only SHA-256 digests of session cookies are stored; passwords are argon2id.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -108,13 +108,18 @@ fn token_hash(token: &str) -> String {
 
 /// Compares two secrets without stopping at the first differing byte.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 pub fn hash_password(password: &str) -> Result<String, ConsoleError> {
     let mut salt_bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut salt_bytes);
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| ConsoleError::Hash(e.to_string()))?;
+    let salt =
+        SaltString::encode_b64(&salt_bytes).map_err(|e| ConsoleError::Hash(e.to_string()))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -122,13 +127,18 @@ pub fn hash_password(password: &str) -> Result<String, ConsoleError> {
 }
 
 fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+    PasswordHash::new(phc).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
 }
 
 fn valid_login(login: &str) -> bool {
     (1..=64).contains(&login.len())
-        && login.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        && login
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 /// `balade-sync user add --login L --password-stdin --role admin|operator [--service CODE]...`:
@@ -175,9 +185,15 @@ fn upsert_user(
          ON CONFLICT(login) DO UPDATE SET password_hash = ?2, role = ?3, disabled = 0",
         params![login, hash, role.code(), now_text(Utc::now())],
     )?;
-    let user_id: i64 =
-        tx.query_row("SELECT id FROM console_users WHERE login = ?1", [login], |r| r.get(0))?;
-    tx.execute("DELETE FROM console_user_services WHERE user_id = ?1", [user_id])?;
+    let user_id: i64 = tx.query_row(
+        "SELECT id FROM console_users WHERE login = ?1",
+        [login],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "DELETE FROM console_user_services WHERE user_id = ?1",
+        [user_id],
+    )?;
     for service in services {
         tx.execute(
             "INSERT OR IGNORE INTO console_user_services (user_id, service_code) VALUES (?1, ?2)",
@@ -297,15 +313,28 @@ pub fn session_user(
     let Some((id, login, display_name, role, csrf_token)) = row else {
         return Ok(None);
     };
-    let mut statement =
-        conn.prepare_cached("SELECT service_code FROM console_user_services WHERE user_id = ?1 ORDER BY 1")?;
-    let services = statement.query_map([id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
-    Ok(Some(ConsoleUser { id, login, display_name, role: Role::parse(&role)?, services, csrf_token }))
+    let mut statement = conn.prepare_cached(
+        "SELECT service_code FROM console_user_services WHERE user_id = ?1 ORDER BY 1",
+    )?;
+    let services = statement
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(Some(ConsoleUser {
+        id,
+        login,
+        display_name,
+        role: Role::parse(&role)?,
+        services,
+        csrf_token,
+    }))
 }
 
 /// Ends a session (logout).
 pub fn logout(conn: &Connection, token: &str) -> Result<(), ConsoleError> {
-    conn.execute("DELETE FROM console_sessions WHERE token_hash = ?1", [token_hash(token)])?;
+    conn.execute(
+        "DELETE FROM console_sessions WHERE token_hash = ?1",
+        [token_hash(token)],
+    )?;
     Ok(())
 }
 
@@ -315,7 +344,10 @@ mod tests {
 
     fn conn() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::migrations().unwrap().to_latest(&mut conn).unwrap();
+        crate::store::migrations()
+            .unwrap()
+            .to_latest(&mut conn)
+            .unwrap();
         conn
     }
 
@@ -325,17 +357,36 @@ mod tests {
         let known = vec!["voirie".to_string()];
         cli_user(&conn, "marie", "correct horse", "operator", &known, &known).unwrap();
         let now = Utc::now();
-        let token = login(&conn, "marie", "correct horse", "1.2.3.4", now).unwrap().unwrap();
+        let token = login(&conn, "marie", "correct horse", "1.2.3.4", now)
+            .unwrap()
+            .unwrap();
         let user = session_user(&conn, &token, now).unwrap().unwrap();
-        assert_eq!((user.role, user.services.as_slice()), (Role::Operator, known.as_slice()));
-        assert!(session_user(&conn, &token, now + Duration::hours(SESSION_HOURS + 1)).unwrap().is_none());
+        assert_eq!(
+            (user.role, user.services.as_slice()),
+            (Role::Operator, known.as_slice())
+        );
+        assert!(
+            session_user(&conn, &token, now + Duration::hours(SESSION_HOURS + 1))
+                .unwrap()
+                .is_none()
+        );
         for _ in 0..MAX_FAILURES_PER_LOGIN {
-            assert_eq!(login(&conn, "marie", "nope", "1.2.3.4", now).unwrap(), Err(LoginRefusal::WrongCredentials));
+            assert_eq!(
+                login(&conn, "marie", "nope", "1.2.3.4", now).unwrap(),
+                Err(LoginRefusal::WrongCredentials)
+            );
         }
         // Locked now, even with the right password; open again after the window.
-        assert_eq!(login(&conn, "marie", "correct horse", "1.2.3.4", now).unwrap(), Err(LoginRefusal::Throttled));
+        assert_eq!(
+            login(&conn, "marie", "correct horse", "1.2.3.4", now).unwrap(),
+            Err(LoginRefusal::Throttled)
+        );
         let later = now + Duration::minutes(THROTTLE_WINDOW_MINUTES + 1);
-        assert!(login(&conn, "marie", "correct horse", "1.2.3.4", later).unwrap().is_ok());
+        assert!(
+            login(&conn, "marie", "correct horse", "1.2.3.4", later)
+                .unwrap()
+                .is_ok()
+        );
         logout(&conn, &token).unwrap();
         assert!(session_user(&conn, &token, now).unwrap().is_none());
     }
@@ -350,9 +401,19 @@ mod tests {
             ("b", "short", "admin", vec![], false),
             ("c", "longenough", "boss", vec![], false),
             ("d", "longenough", "operator", vec![], false),
-            ("e", "longenough", "operator", vec!["nowhere".to_string()], false),
+            (
+                "e",
+                "longenough",
+                "operator",
+                vec!["nowhere".to_string()],
+                false,
+            ),
         ] {
-            assert_eq!(cli_user(&conn, login, password, role, &services, &known).is_ok(), ok, "{login}");
+            assert_eq!(
+                cli_user(&conn, login, password, role, &services, &known).is_ok(),
+                ok,
+                "{login}"
+            );
         }
         assert!(ensure_demo_admin(&conn).unwrap());
         assert!(!ensure_demo_admin(&conn).unwrap());

@@ -71,7 +71,11 @@ struct Tracked {
     photos: Vec<String>,
 }
 
-fn load(conn: &rusqlite::Connection, taxonomy: &balade_protocol::taxonomy::Taxonomy, code: &str) -> Result<Option<Tracked>, PageError> {
+fn load(
+    conn: &rusqlite::Connection,
+    taxonomy: &balade_protocol::taxonomy::Taxonomy,
+    code: &str,
+) -> Result<Option<Tracked>, PageError> {
     let row = conn
         .query_row(
             "SELECT id, reference, category, subcategory, address, state, duplicate_of FROM requests WHERE tracking_code = ?1",
@@ -89,13 +93,25 @@ fn load(conn: &rusqlite::Connection, taxonomy: &balade_protocol::taxonomy::Taxon
             },
         )
         .optional()?;
-    let Some((id, reference, category, subcategory, address, state, duplicate_of)) = row else { return Ok(None) };
-    let uuid = |text: &str| text.parse::<uuid::Uuid>().map_err(|e| PageError::Internal(e.to_string()));
+    let Some((id, reference, category, subcategory, address, state, duplicate_of)) = row else {
+        return Ok(None);
+    };
+    let uuid = |text: &str| {
+        text.parse::<uuid::Uuid>()
+            .map_err(|e| PageError::Internal(e.to_string()))
+    };
     let timeline = crate::actions::public_timeline(conn, taxonomy, uuid(&id)?)?;
     let kept = match duplicate_of {
         Some(kept_id) => {
-            let kept_reference: String = conn.query_row("SELECT reference FROM requests WHERE id = ?1", [&kept_id], |r| r.get(0))?;
-            Some((kept_reference, crate::actions::public_timeline(conn, taxonomy, uuid(&kept_id)?)?))
+            let kept_reference: String = conn.query_row(
+                "SELECT reference FROM requests WHERE id = ?1",
+                [&kept_id],
+                |r| r.get(0),
+            )?;
+            Some((
+                kept_reference,
+                crate::actions::public_timeline(conn, taxonomy, uuid(&kept_id)?)?,
+            ))
         }
         None => None,
     };
@@ -105,16 +121,35 @@ fn load(conn: &rusqlite::Connection, taxonomy: &balade_protocol::taxonomy::Taxon
         )?
         .query_map([&id], |r| r.get(0))?
         .collect::<Result<Vec<String>, _>>()?;
-    Ok(Some(Tracked { id, reference, category, subcategory, address, state, timeline, kept, photos }))
+    Ok(Some(Tracked {
+        id,
+        reference,
+        category,
+        subcategory,
+        address,
+        state,
+        timeline,
+        kept,
+        photos,
+    }))
 }
 
-pub async fn show(State(state): State<AppState>, Path(code): Path<String>) -> Result<Response, PageError> {
-    let Some(code) = normalize_tracking_code(&code) else { return Ok(not_found()) };
+pub async fn show(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Response, PageError> {
+    let Some(code) = normalize_tracking_code(&code) else {
+        return Ok(not_found());
+    };
     let taxonomy = state.taxonomy();
     let tax = taxonomy.clone();
     let lookup = code.clone();
-    let Some(t) = db(&state, move |conn| load(conn, &tax, &lookup)).await? else { return Ok(not_found()) };
-    let state_label = balade_protocol::status::State::from_code(&t.state).map(|s| s.label_fr()).unwrap_or("");
+    let Some(t) = db(&state, move |conn| load(conn, &tax, &lookup)).await? else {
+        return Ok(not_found());
+    };
+    let state_label = balade_protocol::status::State::from_code(&t.state)
+        .map(|s| s.label_fr())
+        .unwrap_or("");
     let _ = &t.id;
     let page = layout::public_page(
         &format!("Suivi {}", t.reference),
@@ -179,8 +214,13 @@ fn public_label(e: &StatusEvent) -> &'static str {
 }
 
 /// A photo an operator allowed on the citizen page.
-pub async fn photo(State(state): State<AppState>, Path((code, sha256)): Path<(String, String)>) -> Result<Response, PageError> {
-    let Some(code) = normalize_tracking_code(&code) else { return Err(PageError::NotFound) };
+pub async fn photo(
+    State(state): State<AppState>,
+    Path((code, sha256)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let Some(code) = normalize_tracking_code(&code) else {
+        return Err(PageError::NotFound);
+    };
     if !balade_protocol::incident::is_sha256_hex(&sha256) {
         return Err(PageError::NotFound);
     }

@@ -27,14 +27,23 @@ fn choices(conn: &rusqlite::Connection) -> rusqlite::Result<Choices> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<Vec<_>, _>>()?;
     let neighbourhoods = conn
-        .prepare_cached("SELECT DISTINCT neighbourhood FROM walks WHERE neighbourhood IS NOT NULL ORDER BY 1")?
+        .prepare_cached(
+            "SELECT DISTINCT neighbourhood FROM walks WHERE neighbourhood IS NOT NULL ORDER BY 1",
+        )?
         .query_map([], |r| r.get(0))?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Choices { walks, neighbourhoods })
+    Ok(Choices {
+        walks,
+        neighbourhoods,
+    })
 }
 
 /// Loads one inbox page (used by the handler and the benchmark).
-pub fn load(conn: &rusqlite::Connection, scope: &Scope, filter: &InboxFilter) -> Result<InboxPage, PageError> {
+pub fn load(
+    conn: &rusqlite::Connection,
+    scope: &Scope,
+    filter: &InboxFilter,
+) -> Result<InboxPage, PageError> {
     queries::inbox(conn, scope, filter).map_err(|e| match e {
         QueryError::BadFilter(message) => PageError::BadRequest(message),
         QueryError::Db(e) => PageError::Internal(e.to_string()),
@@ -49,7 +58,10 @@ pub async fn show(
 ) -> Result<Markup, PageError> {
     let scope = Scope::of(&user);
     let query = filter.clone();
-    let (page, choices) = db(&state, move |conn| Ok((load(conn, &scope, &query)?, choices(conn)?))).await?;
+    let (page, choices) = db(&state, move |conn| {
+        Ok((load(conn, &scope, &query)?, choices(conn)?))
+    })
+    .await?;
     let taxonomy = state.taxonomy();
     Ok(render(&user, &taxonomy, &config, &filter, &page, &choices))
 }
@@ -98,10 +110,22 @@ fn render(
             (pager(filter, page))
         }
     };
-    layout::page(user, if map_view { Nav::Map } else { Nav::Inbox }, "Signalements", map_view, body)
+    layout::page(
+        user,
+        if map_view { Nav::Map } else { Nav::Inbox },
+        "Signalements",
+        map_view,
+        body,
+    )
 }
 
-fn filters(user: &ConsoleUser, taxonomy: &Taxonomy, f: &InboxFilter, choices: &Choices, map_view: bool) -> Markup {
+fn filters(
+    user: &ConsoleUser,
+    taxonomy: &Taxonomy,
+    f: &InboxFilter,
+    choices: &Choices,
+    map_view: bool,
+) -> Markup {
     let recipients: Vec<_> = taxonomy
         .services
         .iter()

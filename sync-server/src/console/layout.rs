@@ -110,7 +110,12 @@ pub struct Marker {
 }
 
 /// A Leaflet map container. `drag_form` makes the single marker draggable into that form.
-pub fn map(markers: &[Marker], tile_url: Option<&str>, class: &str, drag_form: Option<&str>) -> Markup {
+pub fn map(
+    markers: &[Marker],
+    tile_url: Option<&str>,
+    class: &str,
+    drag_form: Option<&str>,
+) -> Markup {
     let json = serde_json::to_string(markers).unwrap_or_else(|_| "[]".into());
     html! {
         div class={ "map " (class) } data-markers=(json) data-tiles=[tile_url] data-drag=[drag_form]
@@ -122,11 +127,18 @@ pub fn map(markers: &[Marker], tile_url: Option<&str>, class: &str, drag_form: O
 
 /// French label of a category code (the code itself when unknown).
 pub fn category_label(taxonomy: &balade_protocol::taxonomy::Taxonomy, code: &str) -> String {
-    taxonomy.category(code).map(|c| c.label_fr.clone()).unwrap_or_else(|| code.to_string())
+    taxonomy
+        .category(code)
+        .map(|c| c.label_fr.clone())
+        .unwrap_or_else(|| code.to_string())
 }
 
 /// French label of a sub-category.
-pub fn subcategory_label(taxonomy: &balade_protocol::taxonomy::Taxonomy, category: &str, code: &str) -> String {
+pub fn subcategory_label(
+    taxonomy: &balade_protocol::taxonomy::Taxonomy,
+    category: &str,
+    code: &str,
+) -> String {
     taxonomy
         .category(category)
         .and_then(|c| c.subcategory(code))
@@ -136,12 +148,19 @@ pub fn subcategory_label(taxonomy: &balade_protocol::taxonomy::Taxonomy, categor
 
 /// French name of a service or outside body.
 pub fn recipient_name(taxonomy: &balade_protocol::taxonomy::Taxonomy, code: &str) -> String {
-    taxonomy.recipient(code).map(|r| r.name_fr.clone()).unwrap_or_else(|| code.to_string())
+    taxonomy
+        .recipient(code)
+        .map(|r| r.name_fr.clone())
+        .unwrap_or_else(|| code.to_string())
 }
 
 /// State badge.
 pub fn state_badge(state: balade_protocol::status::State) -> Markup {
-    let class = if state.is_closed() { "badge closed" } else { "badge" };
+    let class = if state.is_closed() {
+        "badge closed"
+    } else {
+        "badge"
+    };
     html! { span class=(class) data-state=(state.code()) { (state.label_fr()) } }
 }
 
@@ -158,7 +177,11 @@ pub fn age(from: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Ut
 /// A stored RFC 3339 time shown as "04/12/2026 21:05" (UTC).
 pub fn when(text: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&chrono::Utc).format("%d/%m/%Y %H:%M").to_string())
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%d/%m/%Y %H:%M")
+                .to_string()
+        })
         .unwrap_or_else(|_| text.to_string())
 }
 

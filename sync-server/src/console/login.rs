@@ -23,13 +23,19 @@ pub struct NextQuery {
 /// Only same-site console paths are followed after login (no open redirect).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/console") && !n.starts_with("//") && !n.contains("\\") => n.to_string(),
+        Some(n) if n.starts_with("/console") && !n.starts_with("//") && !n.contains("\\") => {
+            n.to_string()
+        }
         _ => "/console/inbox".to_string(),
     }
 }
 
 fn cookie(name: &'static str, value: String) -> Cookie<'static> {
-    Cookie::build((name, value)).path("/").http_only(true).same_site(SameSite::Strict).build()
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .build()
 }
 
 fn login_form(csrf: &str, next: &str, error: Option<&str>) -> Markup {
@@ -74,23 +80,40 @@ pub async fn submit(
     jar: CookieJar,
     axum_extra::extract::Form(form): axum_extra::extract::Form<LoginForm>,
 ) -> Result<Response, PageError> {
-    let expected = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let expected = jar
+        .get(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
     if expected.is_empty() || !auth::constant_time_eq(&expected, &form.csrf) {
         return Err(PageError::Forbidden);
     }
     let ip = client_ip(&extensions);
     let login = form.login.trim().to_string();
     let password = form.password;
-    let outcome = db(&state, move |conn| Ok(auth::login(conn, &login, &password, &ip, chrono::Utc::now())?)).await?;
+    let outcome = db(&state, move |conn| {
+        Ok(auth::login(
+            conn,
+            &login,
+            &password,
+            &ip,
+            chrono::Utc::now(),
+        )?)
+    })
+    .await?;
     let next = safe_next(form.next.as_deref());
     match outcome {
         Ok(token) => {
-            let jar = jar.remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/")).add(cookie(SESSION_COOKIE, token));
+            let jar = jar
+                .remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/"))
+                .add(cookie(SESSION_COOKIE, token));
             Ok((jar, Redirect::to(&next)).into_response())
         }
         Err(refusal) => {
             let (status, message) = match refusal {
-                LoginRefusal::WrongCredentials => (StatusCode::UNAUTHORIZED, "Identifiant ou mot de passe incorrect."),
+                LoginRefusal::WrongCredentials => (
+                    StatusCode::UNAUTHORIZED,
+                    "Identifiant ou mot de passe incorrect.",
+                ),
                 LoginRefusal::Throttled => (
                     StatusCode::TOO_MANY_REQUESTS,
                     "Trop de tentatives échouées : réessayez dans quinze minutes.",
@@ -106,7 +129,11 @@ pub async fn submit(
 #[derive(Debug, Deserialize)]
 pub struct Empty {}
 
-pub async fn logout(State(state): State<AppState>, jar: CookieJar, _form: CsrfForm<Empty>) -> Result<Response, PageError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    _form: CsrfForm<Empty>,
+) -> Result<Response, PageError> {
     if let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) {
         db(&state, move |conn| Ok(auth::logout(conn, &token)?)).await?;
     }

@@ -51,7 +51,11 @@ pub struct ConsoleConfig {
 
 impl ConsoleConfig {
     pub fn from_env() -> ConsoleConfig {
-        ConsoleConfig { tile_url: std::env::var("BALADE_TILE_URL").ok().filter(|v| !v.trim().is_empty()) }
+        ConsoleConfig {
+            tile_url: std::env::var("BALADE_TILE_URL")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
+        }
     }
 }
 
@@ -61,7 +65,10 @@ pub fn router() -> Router<AppState> {
     crate::actions::set_routing_hook(routing::routing_hook);
     Router::new()
         .route("/console", get(|| async { Redirect::to("/console/inbox") }))
-        .route("/console/", get(|| async { Redirect::to("/console/inbox") }))
+        .route(
+            "/console/",
+            get(|| async { Redirect::to("/console/inbox") }),
+        )
         .route("/console/login", get(login::show).post(login::submit))
         .route("/console/logout", post(login::logout))
         .route("/console/inbox", get(inbox::show))
@@ -69,8 +76,9 @@ pub fn router() -> Router<AppState> {
         .route("/console/requests/{reference}/action", post(request::act))
         .route(
             "/console/requests/{reference}/resolve",
-            post(resolution::resolve_with_photo)
-                .layer(axum::extract::DefaultBodyLimit::max(resolution::MAX_PHOTO_BYTES + 64 * 1024)),
+            post(resolution::resolve_with_photo).layer(axum::extract::DefaultBodyLimit::max(
+                resolution::MAX_PHOTO_BYTES + 64 * 1024,
+            )),
         )
         .route("/console/photos/{sha256}", get(photo))
         .route("/console/walks/{id}", get(walk::show))
@@ -81,7 +89,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/admin/rules", post(admin::add_rule))
         .route("/console/admin/rules/{id}/delete", post(admin::delete_rule))
         .route("/console/admin/templates", post(admin::add_template))
-        .route("/console/admin/templates/{id}/delete", post(admin::delete_template))
+        .route(
+            "/console/admin/templates/{id}/delete",
+            post(admin::delete_template),
+        )
         .route("/console/static/{*path}", get(static_file))
         .route("/suivi", get(citizen::form))
         .route("/suivi/{code}", get(citizen::show))
@@ -93,19 +104,37 @@ pub fn router() -> Router<AppState> {
 fn static_asset(path: &str) -> Option<(&'static [u8], &'static str)> {
     macro_rules! asset {
         ($file:literal, $mime:literal) => {
-            (include_bytes!(concat!("../../../assets/console/", $file)).as_slice(), $mime)
+            (
+                include_bytes!(concat!("../../../assets/console/", $file)).as_slice(),
+                $mime,
+            )
         };
     }
     Some(match path {
         "console.css" => asset!("console.css", "text/css; charset=utf-8"),
         "console.js" => asset!("console.js", "text/javascript; charset=utf-8"),
-        "vendor/leaflet/leaflet.js" => asset!("vendor/leaflet/leaflet.js", "text/javascript; charset=utf-8"),
-        "vendor/leaflet/leaflet.css" => asset!("vendor/leaflet/leaflet.css", "text/css; charset=utf-8"),
-        "vendor/leaflet/images/marker-icon.png" => asset!("vendor/leaflet/images/marker-icon.png", "image/png"),
-        "vendor/leaflet/images/marker-icon-2x.png" => asset!("vendor/leaflet/images/marker-icon-2x.png", "image/png"),
-        "vendor/leaflet/images/marker-shadow.png" => asset!("vendor/leaflet/images/marker-shadow.png", "image/png"),
-        "vendor/leaflet/images/layers.png" => asset!("vendor/leaflet/images/layers.png", "image/png"),
-        "vendor/leaflet/images/layers-2x.png" => asset!("vendor/leaflet/images/layers-2x.png", "image/png"),
+        "vendor/leaflet/leaflet.js" => asset!(
+            "vendor/leaflet/leaflet.js",
+            "text/javascript; charset=utf-8"
+        ),
+        "vendor/leaflet/leaflet.css" => {
+            asset!("vendor/leaflet/leaflet.css", "text/css; charset=utf-8")
+        }
+        "vendor/leaflet/images/marker-icon.png" => {
+            asset!("vendor/leaflet/images/marker-icon.png", "image/png")
+        }
+        "vendor/leaflet/images/marker-icon-2x.png" => {
+            asset!("vendor/leaflet/images/marker-icon-2x.png", "image/png")
+        }
+        "vendor/leaflet/images/marker-shadow.png" => {
+            asset!("vendor/leaflet/images/marker-shadow.png", "image/png")
+        }
+        "vendor/leaflet/images/layers.png" => {
+            asset!("vendor/leaflet/images/layers.png", "image/png")
+        }
+        "vendor/leaflet/images/layers-2x.png" => {
+            asset!("vendor/leaflet/images/layers-2x.png", "image/png")
+        }
         _ => return None,
     })
 }
@@ -113,7 +142,13 @@ fn static_asset(path: &str) -> Option<(&'static [u8], &'static str)> {
 async fn static_file(Path(path): Path<String>) -> Response {
     match static_asset(&path) {
         Some((bytes, mime)) => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(mime)), (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"))],
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=3600"),
+                ),
+            ],
             bytes,
         )
             .into_response(),
@@ -122,7 +157,11 @@ async fn static_file(Path(path): Path<String>) -> Response {
 }
 
 /// Serves a stored photo to a logged-in user who may see a request referencing it.
-async fn photo(State(state): State<AppState>, Authed(user): Authed, Path(sha256): Path<String>) -> Result<Response, PageError> {
+async fn photo(
+    State(state): State<AppState>,
+    Authed(user): Authed,
+    Path(sha256): Path<String>,
+) -> Result<Response, PageError> {
     if !balade_protocol::incident::is_sha256_hex(&sha256) {
         return Err(PageError::NotFound);
     }
@@ -147,14 +186,33 @@ async fn photo(State(state): State<AppState>, Authed(user): Authed, Path(sha256)
 }
 
 /// Reads a photo file and answers it with its mime type (private caching only).
-pub async fn serve_photo(state: &AppState, sha256: &str, mime: &str) -> Result<Response, PageError> {
-    let bytes = tokio::fs::read(crate::api::tus::photo_path(&state.data_dir, sha256)).await.map_err(|_| PageError::NotFound)?;
-    let mime = if mime.starts_with("image/") { mime } else { "application/octet-stream" };
+pub async fn serve_photo(
+    state: &AppState,
+    sha256: &str,
+    mime: &str,
+) -> Result<Response, PageError> {
+    let bytes = tokio::fs::read(crate::api::tus::photo_path(&state.data_dir, sha256))
+        .await
+        .map_err(|_| PageError::NotFound)?;
+    let mime = if mime.starts_with("image/") {
+        mime
+    } else {
+        "application/octet-stream"
+    };
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("image/jpeg"))),
-            (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400")),
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("image/jpeg")),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=86400"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
         ],
         bytes,
     )

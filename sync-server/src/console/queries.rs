@@ -29,7 +29,11 @@ pub enum Scope {
 
 impl Scope {
     pub fn of(user: &ConsoleUser) -> Scope {
-        if user.is_admin() { Scope::All } else { Scope::Services(user.services.clone()) }
+        if user.is_admin() {
+            Scope::All
+        } else {
+            Scope::Services(user.services.clone())
+        }
     }
 
     /// SQL condition on the alias `r`, with its parameters appended to `args`.
@@ -121,7 +125,11 @@ impl InboxFilter {
             conditions.push("r.created_at < ?".into());
             args.push(Value::Text(format!("{date}T00:00:00")));
         }
-        Ok(if conditions.is_empty() { "1".into() } else { conditions.join(" AND ") })
+        Ok(if conditions.is_empty() {
+            "1".into()
+        } else {
+            conditions.join(" AND ")
+        })
     }
 
     /// The filters as a query string (for paging links and the CSV/map links).
@@ -175,12 +183,16 @@ pub struct RequestSummary {
 impl RequestSummary {
     /// Open and older than the category's announced delay.
     pub fn is_overdue(&self, taxonomy: &Taxonomy, now: DateTime<Utc>) -> bool {
-        let delay = taxonomy.category(&self.category).map(|c| c.delay_days).unwrap_or(15);
+        let delay = taxonomy
+            .category(&self.category)
+            .map(|c| c.delay_days)
+            .unwrap_or(15);
         !self.state.is_closed() && self.created_at + Duration::days(delay.into()) < now
     }
 }
 
-const SUMMARY_COLUMNS: &str = "r.id, r.reference, r.category, r.subcategory, r.address, r.state, r.service,
+const SUMMARY_COLUMNS: &str =
+    "r.id, r.reference, r.category, r.subcategory, r.address, r.state, r.service,
     r.outside_body, r.created_at, r.lat, r.lon,
     (SELECT rp.sha256 FROM request_photos rp JOIN photos p ON p.sha256 = rp.sha256
      WHERE rp.request_id = r.id ORDER BY rp.idx LIMIT 1), r.comment";
@@ -197,7 +209,9 @@ fn summary(row: &Row<'_>) -> rusqlite::Result<RequestSummary> {
         state: State::from_code(&state).unwrap_or(State::Received),
         service: row.get(6)?,
         outside_body: row.get(7)?,
-        created_at: DateTime::parse_from_rfc3339(&created).map(|t| t.with_timezone(&Utc)).unwrap_or_default(),
+        created_at: DateTime::parse_from_rfc3339(&created)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default(),
         lat: row.get(9)?,
         lon: row.get(10)?,
         photo: row.get(11)?,
@@ -222,7 +236,11 @@ pub enum QueryError {
     Db(#[from] rusqlite::Error),
 }
 
-pub fn inbox(conn: &Connection, scope: &Scope, filter: &InboxFilter) -> Result<InboxPage, QueryError> {
+pub fn inbox(
+    conn: &Connection,
+    scope: &Scope,
+    filter: &InboxFilter,
+) -> Result<InboxPage, QueryError> {
     let mut args = Vec::new();
     let scope_sql = scope.sql(&mut args);
     let filter_sql = filter.sql(&mut args).map_err(QueryError::BadFilter)?;
@@ -245,7 +263,9 @@ pub fn inbox(conn: &Connection, scope: &Scope, filter: &InboxFilter) -> Result<I
         "SELECT {SUMMARY_COLUMNS} FROM requests r WHERE {where_sql}
          ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?"
     ))?;
-    let rows = statement.query_map(params_from_iter(args.iter()), summary)?.collect::<Result<Vec<_>, _>>()?;
+    let rows = statement
+        .query_map(params_from_iter(args.iter()), summary)?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(InboxPage { rows, total, page })
 }
 
@@ -329,7 +349,11 @@ fn event_row(row: &Row<'_>) -> rusqlite::Result<EventRow> {
 }
 
 /// The request page's data, or None when it does not exist or is outside the scope.
-pub fn request_detail(conn: &Connection, scope: &Scope, id: &str) -> rusqlite::Result<Option<RequestDetail>> {
+pub fn request_detail(
+    conn: &Connection,
+    scope: &Scope,
+    id: &str,
+) -> rusqlite::Result<Option<RequestDetail>> {
     let mut args = vec![Value::Text(id.to_string())];
     let scope_sql = scope.sql(&mut args);
     let row = conn
@@ -352,27 +376,47 @@ pub fn request_detail(conn: &Connection, scope: &Scope, id: &str) -> rusqlite::R
             ))
         })
         .optional()?;
-    let Some((summary, tracking_code, accuracy_m, observed_at, walk_id, device_id, dup, planned_date, body)) = row
+    let Some((
+        summary,
+        tracking_code,
+        accuracy_m,
+        observed_at,
+        walk_id,
+        device_id,
+        dup,
+        planned_date,
+        body,
+    )) = row
     else {
         return Ok(None);
     };
     let walk = match walk_id {
         Some(walk_id) => conn
-            .query_row("SELECT id, title, neighbourhood FROM walks WHERE id = ?1", [&walk_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+            .query_row(
+                "SELECT id, title, neighbourhood FROM walks WHERE id = ?1",
+                [&walk_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?,
         None => None,
     };
     let device = match device_id {
         Some(device_id) => conn
-            .query_row("SELECT id, name FROM devices WHERE id = ?1", [&device_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT id, name FROM devices WHERE id = ?1",
+                [&device_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?,
         None => None,
     };
     let duplicate_of = match dup {
         Some(dup) => conn
-            .query_row("SELECT id, reference FROM requests WHERE id = ?1", [&dup], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT id, reference FROM requests WHERE id = ?1",
+                [&dup],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?,
         None => None,
     };
@@ -414,7 +458,11 @@ pub fn request_detail(conn: &Connection, scope: &Scope, id: &str) -> rusqlite::R
 /// Reads a console setting as a number.
 pub fn setting_f64(conn: &Connection, key: &str, default: f64) -> rusqlite::Result<f64> {
     Ok(conn
-        .query_row("SELECT value FROM console_settings WHERE key = ?1", [key], |r| r.get::<_, String>(0))
+        .query_row(
+            "SELECT value FROM console_settings WHERE key = ?1",
+            [key],
+            |r| r.get::<_, String>(0),
+        )
         .optional()?
         .and_then(|v| v.parse().ok())
         .unwrap_or(default))
@@ -473,7 +521,12 @@ pub fn possible_duplicates(
 }
 
 /// The global audit trail (newest first), within scope, optionally after a cursor.
-pub fn audit(conn: &Connection, scope: &Scope, before_seq: Option<i64>, limit: usize) -> rusqlite::Result<Vec<EventRow>> {
+pub fn audit(
+    conn: &Connection,
+    scope: &Scope,
+    before_seq: Option<i64>,
+    limit: usize,
+) -> rusqlite::Result<Vec<EventRow>> {
     let mut args = vec![Value::Integer(before_seq.unwrap_or(i64::MAX))];
     let scope_sql = scope.sql(&mut args);
     args.push(Value::Integer(limit as i64));
@@ -481,5 +534,7 @@ pub fn audit(conn: &Connection, scope: &Scope, before_seq: Option<i64>, limit: u
         "SELECT {EVENT_COLUMNS} FROM events e JOIN requests r ON r.id = e.request_id
          WHERE e.seq < ? AND {scope_sql} ORDER BY e.seq DESC LIMIT ?"
     ))?;
-    statement.query_map(params_from_iter(args.iter()), event_row)?.collect()
+    statement
+        .query_map(params_from_iter(args.iter()), event_row)?
+        .collect()
 }

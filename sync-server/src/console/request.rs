@@ -13,11 +13,11 @@ use chrono::Utc;
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::ConsoleConfig;
 use super::auth::ConsoleUser;
 use super::layout::{self, Marker, Nav, csrf_field};
 use super::queries::{self, RequestDetail, RequestSummary, Scope};
 use super::web::{Authed, CsrfForm, PageError, db, urlencode};
-use super::ConsoleConfig;
 use crate::actions::{Action, apply_action};
 use crate::state::AppState;
 
@@ -37,7 +37,11 @@ struct Page {
     templates: Vec<(i64, String, String)>,
 }
 
-fn load_page(conn: &rusqlite::Connection, scope: &Scope, reference: &str) -> Result<Page, PageError> {
+fn load_page(
+    conn: &rusqlite::Connection,
+    scope: &Scope,
+    reference: &str,
+) -> Result<Page, PageError> {
     let id = queries::resolve_ref(conn, reference)?.ok_or(PageError::NotFound)?;
     let detail = queries::request_detail(conn, scope, &id)?.ok_or(PageError::NotFound)?;
     let duplicates = queries::possible_duplicates(conn, scope, &detail.summary)?;
@@ -52,7 +56,12 @@ fn load_page(conn: &rusqlite::Connection, scope: &Scope, reference: &str) -> Res
         )?
         .query_map([&id], |r| r.get(0))?
         .collect::<Result<Vec<String>, _>>()?;
-    Ok(Page { detail, duplicates, templates, resolution_photos })
+    Ok(Page {
+        detail,
+        duplicates,
+        templates,
+        resolution_photos,
+    })
 }
 
 pub async fn show(
@@ -66,15 +75,33 @@ pub async fn show(
     let page = db(&state, move |conn| load_page(conn, &scope, &reference)).await?;
     let taxonomy = state.taxonomy();
     let title = page.detail.summary.reference.clone();
-    Ok(layout::page(&user, Nav::Inbox, &title, true, render(&user, &taxonomy, &config, &page, &flash)))
+    Ok(layout::page(
+        &user,
+        Nav::Inbox,
+        &title,
+        true,
+        render(&user, &taxonomy, &config, &page, &flash),
+    ))
 }
 
-fn render(user: &ConsoleUser, taxonomy: &Taxonomy, config: &ConsoleConfig, page: &Page, flash: &Flash) -> Markup {
+fn render(
+    user: &ConsoleUser,
+    taxonomy: &Taxonomy,
+    config: &ConsoleConfig,
+    page: &Page,
+    flash: &Flash,
+) -> Markup {
     let d = &page.detail;
     let s = &d.summary;
     let now = Utc::now();
     let base = format!("/console/requests/{}", s.id);
-    let marker = [Marker { lat: s.lat, lon: s.lon, label: s.reference.clone(), href: None, overdue: false }];
+    let marker = [Marker {
+        lat: s.lat,
+        lon: s.lon,
+        label: s.reference.clone(),
+        href: None,
+        overdue: false,
+    }];
     html! {
         p.no-print { a href="/console/inbox" { "← Signalements" } }
         h1 {
@@ -155,7 +182,15 @@ fn render(user: &ConsoleUser, taxonomy: &Taxonomy, config: &ConsoleConfig, page:
     }
 }
 
-fn action_form(user: &ConsoleUser, base: &str, action: &str, label: &str, id: Option<&str>, fields: Markup, button: &str) -> Markup {
+fn action_form(
+    user: &ConsoleUser,
+    base: &str,
+    action: &str,
+    label: &str,
+    id: Option<&str>,
+    fields: Markup,
+    button: &str,
+) -> Markup {
     html! {
         form.action method="post" action={ (base) "/action" } id=[id] data-action=(action) {
             (csrf_field(user))
@@ -284,11 +319,19 @@ pub fn history(_taxonomy: &Taxonomy, events: &[queries::EventRow]) -> Markup {
 /// The fields that changed between two snapshots, "key: before → after".
 pub fn diff(before: Option<&str>, after: Option<&str>) -> String {
     let parse = |t: Option<&str>| t.and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
-    let (Some(after), before) = (parse(after), parse(before)) else { return String::new() };
-    let Some(after) = after.as_object() else { return String::new() };
+    let (Some(after), before) = (parse(after), parse(before)) else {
+        return String::new();
+    };
+    let Some(after) = after.as_object() else {
+        return String::new();
+    };
     let mut parts = Vec::new();
     for (key, value) in after {
-        let old = before.as_ref().and_then(|b| b.get(key)).cloned().unwrap_or(serde_json::Value::Null);
+        let old = before
+            .as_ref()
+            .and_then(|b| b.get(key))
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
         if &old != value {
             parts.push(format!("{key}: {old} → {value}"));
         }
@@ -338,19 +381,31 @@ fn opt(text: &str) -> Option<String> {
 /// Turns the posted form into an action (the duplicate target given as a reference is looked up).
 fn to_action(conn: &rusqlite::Connection, form: &ActionForm) -> Result<Action, String> {
     Ok(match form.action.as_str() {
-        "route" => Action::Route { service: form.service.clone() },
-        "transfer" => Action::Transfer { body: form.body.clone(), note: opt(&form.note) },
+        "route" => Action::Route {
+            service: form.service.clone(),
+        },
+        "transfer" => Action::Transfer {
+            body: form.body.clone(),
+            note: opt(&form.note),
+        },
         "schedule" => Action::Schedule {
             date: chrono::NaiveDate::parse_from_str(form.date.trim(), "%Y-%m-%d")
                 .map_err(|_| "Date prévue invalide (AAAA-MM-JJ)".to_string())?,
             note: opt(&form.note),
         },
         "start" => Action::Start,
-        "resolve" => Action::Resolve { note: opt(&form.note), photo: None },
+        "resolve" => Action::Resolve {
+            note: opt(&form.note),
+            photo: None,
+        },
         "refuse" => {
             let template = match form.template.trim().parse::<i64>() {
                 Ok(id) => conn
-                    .query_row("SELECT body_fr FROM console_refusal_templates WHERE id = ?1", [id], |r| r.get::<_, String>(0))
+                    .query_row(
+                        "SELECT body_fr FROM console_refusal_templates WHERE id = ?1",
+                        [id],
+                        |r| r.get::<_, String>(0),
+                    )
                     .map_err(|_| "Motif type inconnu".to_string())?,
                 Err(_) => String::new(),
             };
@@ -358,33 +413,60 @@ fn to_action(conn: &rusqlite::Connection, form: &ActionForm) -> Result<Action, S
             if free.is_empty() {
                 return Err("Le motif du refus est obligatoire.".into());
             }
-            let reason = if template.is_empty() { free.to_string() } else { format!("{template} {free}") };
+            let reason = if template.is_empty() {
+                free.to_string()
+            } else {
+                format!("{template} {free}")
+            };
             Action::Refuse { reason }
         }
         "duplicate" => {
             let id = queries::resolve_ref(conn, &form.of)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("Signalement conservé introuvable : {}", form.of.trim()))?;
-            Action::Duplicate { of: id.parse().map_err(|_| "identifiant invalide".to_string())? }
+            Action::Duplicate {
+                of: id.parse().map_err(|_| "identifiant invalide".to_string())?,
+            }
         }
         "category" => {
-            let (category, subcategory) =
-                form.category_sub.split_once('/').ok_or_else(|| "Catégorie invalide".to_string())?;
-            Action::CorrectCategory { category: category.into(), subcategory: subcategory.into() }
+            let (category, subcategory) = form
+                .category_sub
+                .split_once('/')
+                .ok_or_else(|| "Catégorie invalide".to_string())?;
+            Action::CorrectCategory {
+                category: category.into(),
+                subcategory: subcategory.into(),
+            }
         }
         "location" => {
             let position = match (opt(&form.lat), opt(&form.lon)) {
                 (Some(lat), Some(lon)) => {
-                    let lat: f64 = lat.replace(',', ".").parse().map_err(|_| "Latitude invalide".to_string())?;
-                    let lon: f64 = lon.replace(',', ".").parse().map_err(|_| "Longitude invalide".to_string())?;
-                    Some(Position::new(lat, lon, None).map_err(|e| format!("Position invalide : {e}"))?)
+                    let lat: f64 = lat
+                        .replace(',', ".")
+                        .parse()
+                        .map_err(|_| "Latitude invalide".to_string())?;
+                    let lon: f64 = lon
+                        .replace(',', ".")
+                        .parse()
+                        .map_err(|_| "Longitude invalide".to_string())?;
+                    Some(
+                        Position::new(lat, lon, None)
+                            .map_err(|e| format!("Position invalide : {e}"))?,
+                    )
                 }
                 _ => None,
             };
-            Action::CorrectLocation { position, address: opt(&form.address) }
+            Action::CorrectLocation {
+                position,
+                address: opt(&form.address),
+            }
         }
-        "internal_note" => Action::InternalNote { text: form.text.clone() },
-        "public_note" => Action::PublicNote { text: form.text.clone() },
+        "internal_note" => Action::InternalNote {
+            text: form.text.clone(),
+        },
+        "public_note" => Action::PublicNote {
+            text: form.text.clone(),
+        },
         other => return Err(format!("Action inconnue : {other}")),
     })
 }
@@ -400,7 +482,9 @@ pub async fn act(
     let label = form.action.clone();
     let outcome = db(&state, move |conn| {
         let id = queries::resolve_ref(conn, &reference)?.ok_or(PageError::NotFound)?;
-        let Some(detail) = queries::request_detail(conn, &scope, &id)? else { return Err(PageError::NotFound) };
+        let Some(detail) = queries::request_detail(conn, &scope, &id)? else {
+            return Err(PageError::NotFound);
+        };
         if form.action == "photo_visibility" {
             if !detail.photos.iter().any(|p| p.sha256 == form.photo) {
                 return Err(PageError::BadRequest("photo inconnue".into()));

@@ -58,13 +58,21 @@ pub async fn resolve_with_photo(
     let (mut parts, body): (Parts, _) = request.into_parts();
     let Authed(user) = Authed::from_request_parts(&mut parts, &state).await?;
     let request = axum::extract::Request::from_parts(parts, body);
-    let mut multipart = <Multipart as axum::extract::FromRequest<AppState>>::from_request(request, &state)
-        .await
-        .map_err(|_| PageError::BadRequest("formulaire multipart attendu".into()))?;
+    let mut multipart =
+        <Multipart as axum::extract::FromRequest<AppState>>::from_request(request, &state)
+            .await
+            .map_err(|_| PageError::BadRequest("formulaire multipart attendu".into()))?;
     let (mut csrf, mut note, mut photo) = (String::new(), String::new(), Vec::new());
-    while let Some(field) = multipart.next_field().await.map_err(|e| PageError::BadRequest(e.to_string()))? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| PageError::BadRequest(e.to_string()))?
+    {
         let name = field.name().unwrap_or_default().to_string();
-        let bytes = field.bytes().await.map_err(|_| PageError::BadRequest("photo trop grande ou envoi interrompu".into()))?;
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|_| PageError::BadRequest("photo trop grande ou envoi interrompu".into()))?;
         match name.as_str() {
             "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
             "note" => note = String::from_utf8_lossy(&bytes).into_owned(),
@@ -87,19 +95,37 @@ pub async fn resolve_with_photo(
         let photo = match (photo.is_empty(), sniff(&photo)) {
             (true, _) => None,
             (false, Some(mime)) => {
-                let sha = store_file(&data_dir, &photo).map_err(|e| PageError::Internal(e.to_string()))?;
+                let sha = store_file(&data_dir, &photo)
+                    .map_err(|e| PageError::Internal(e.to_string()))?;
                 Some((sha, mime, photo.len() as u64))
             }
-            (false, None) => return Ok((id, Err("La photo doit être un fichier JPEG ou PNG.".to_string()))),
+            (false, None) => {
+                return Ok((
+                    id,
+                    Err("La photo doit être un fichier JPEG ou PNG.".to_string()),
+                ));
+            }
         };
         let uuid: uuid::Uuid = id.parse().map_err(|_| PageError::NotFound)?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if let Some((sha, mime, size)) = &photo {
             crate::store::requests::photo_stored(&tx, sha, *size, mime)?;
-            tx.execute("INSERT OR IGNORE INTO console_public_photos (incident_id, sha256) VALUES (?1, ?2)", [&id, sha])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO console_public_photos (incident_id, sha256) VALUES (?1, ?2)",
+                [&id, sha],
+            )?;
         }
         let note = Some(note.trim().to_string()).filter(|n| !n.is_empty());
-        match apply_action(&tx, &taxonomy, &actor, uuid, Action::Resolve { note, photo: photo.map(|p| p.0) }) {
+        match apply_action(
+            &tx,
+            &taxonomy,
+            &actor,
+            uuid,
+            Action::Resolve {
+                note,
+                photo: photo.map(|p| p.0),
+            },
+        ) {
             Ok(_) => {
                 tx.commit()?;
                 Ok((id, Ok(())))

@@ -48,7 +48,11 @@ pub type Polygon = Vec<Vec<(f64, f64)>>;
 /// (lon, lat) lists. None when the JSON is not such a geometry.
 pub fn parse_polygons(json: &str) -> Option<Vec<Polygon>> {
     let value: serde_json::Value = serde_json::from_str(json).ok()?;
-    let geometry = if value.get("type")?.as_str()? == "Feature" { value.get("geometry")?.clone() } else { value };
+    let geometry = if value.get("type")?.as_str()? == "Feature" {
+        value.get("geometry")?.clone()
+    } else {
+        value
+    };
     let ring = |ring: &serde_json::Value| -> Option<Vec<(f64, f64)>> {
         ring.as_array()?
             .iter()
@@ -57,7 +61,11 @@ pub fn parse_polygons(json: &str) -> Option<Vec<Polygon>> {
             .filter(|r| r.len() >= 3)
     };
     let polygon = |poly: &serde_json::Value| -> Option<Polygon> {
-        poly.as_array()?.iter().map(ring).collect::<Option<Vec<_>>>().filter(|p| !p.is_empty())
+        poly.as_array()?
+            .iter()
+            .map(ring)
+            .collect::<Option<Vec<_>>>()
+            .filter(|p| !p.is_empty())
     };
     let coordinates = geometry.get("coordinates")?;
     match geometry.get("type")?.as_str()? {
@@ -84,19 +92,27 @@ fn ring_contains(ring: &[(f64, f64)], lon: f64, lat: f64) -> bool {
 /// True when the point is inside one polygon's outer ring and outside its holes.
 pub fn contains(polygons: &[Polygon], lon: f64, lat: f64) -> bool {
     polygons.iter().any(|rings| {
-        ring_contains(&rings[0], lon, lat) && !rings[1..].iter().any(|hole| ring_contains(hole, lon, lat))
+        ring_contains(&rings[0], lon, lat)
+            && !rings[1..].iter().any(|hole| ring_contains(hole, lon, lat))
     })
 }
 
 /// The recipient the rules choose for a category at a point, if any.
-pub fn choose(conn: &Connection, category: &str, lat: f64, lon: f64) -> rusqlite::Result<Option<String>> {
+pub fn choose(
+    conn: &Connection,
+    category: &str,
+    lat: f64,
+    lon: f64,
+) -> rusqlite::Result<Option<String>> {
     let mut statement = conn.prepare_cached(
         "SELECT polygon_json, recipient_code FROM console_routing_rules
          WHERE category = ?1 AND active = 1
          ORDER BY priority, polygon_json IS NULL, id",
     )?;
     let rules = statement
-        .query_map([category], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?)))?
+        .query_map([category], |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     for (polygon, recipient) in rules {
         match polygon {
@@ -128,7 +144,12 @@ mod tests {
     fn polygons_contain_points_and_holes_do_not() {
         let square = r#"{"type":"Polygon","coordinates":[[[0,0],[10,0],[10,10],[0,10],[0,0]],[[4,4],[6,4],[6,6],[4,6],[4,4]]]}"#;
         let polygons = parse_polygons(square).unwrap();
-        for (lon, lat, inside) in [(1.0, 1.0, true), (5.0, 5.0, false), (11.0, 5.0, false), (9.9, 9.9, true)] {
+        for (lon, lat, inside) in [
+            (1.0, 1.0, true),
+            (5.0, 5.0, false),
+            (11.0, 5.0, false),
+            (9.9, 9.9, true),
+        ] {
             assert_eq!(contains(&polygons, lon, lat), inside, "{lon} {lat}");
         }
         assert!(parse_polygons(r#"{"type":"Point","coordinates":[0,0]}"#).is_none());
@@ -140,7 +161,10 @@ mod tests {
     #[test]
     fn polygon_rules_beat_plain_rules_and_outside_points_fall_through() {
         let mut conn = Connection::open_in_memory().unwrap();
-        crate::store::migrations().unwrap().to_latest(&mut conn).unwrap();
+        crate::store::migrations()
+            .unwrap()
+            .to_latest(&mut conn)
+            .unwrap();
         let polygon = r#"{"type":"Polygon","coordinates":[[[-1.2,46.1],[-1.1,46.1],[-1.1,46.2],[-1.2,46.2],[-1.2,46.1]]]}"#;
         conn.execute_batch(&format!(
             "INSERT INTO console_routing_rules (category, recipient_code, created_at) VALUES ('voirie', 'signalisation', '');
@@ -148,8 +172,14 @@ mod tests {
                  VALUES ('voirie', '{polygon}', 'police_municipale', '');"
         ))
         .unwrap();
-        assert_eq!(choose(&conn, "voirie", 46.15, -1.15).unwrap().as_deref(), Some("police_municipale"));
-        assert_eq!(choose(&conn, "voirie", 45.0, -1.15).unwrap().as_deref(), Some("signalisation"));
+        assert_eq!(
+            choose(&conn, "voirie", 46.15, -1.15).unwrap().as_deref(),
+            Some("police_municipale")
+        );
+        assert_eq!(
+            choose(&conn, "voirie", 45.0, -1.15).unwrap().as_deref(),
+            Some("signalisation")
+        );
         assert_eq!(choose(&conn, "proprete", 46.15, -1.15).unwrap(), None);
     }
 }

@@ -57,7 +57,10 @@ pub async fn show(
     let now = Utc::now();
     let mut by_category: BTreeMap<String, Vec<&RequestSummary>> = BTreeMap::new();
     for row in &rows {
-        by_category.entry(layout::category_label(&taxonomy, &row.category)).or_default().push(row);
+        by_category
+            .entry(layout::category_label(&taxonomy, &row.category))
+            .or_default()
+            .push(row);
     }
     let markers: Vec<Marker> = rows
         .iter()
@@ -69,34 +72,40 @@ pub async fn show(
             overdue: r.is_overdue(&taxonomy, now),
         })
         .collect();
-    Ok(layout::page(&user, Nav::None, &walk.title, true, html! {
-        h1 { "Compte rendu de balade : " (walk.title) }
-        p {
-            @if let Some(n) = &walk.neighbourhood { "Quartier : " (n) " — " }
-            "du " (layout::when(&walk.started_at))
-            @if let Some(end) = &walk.ended_at { " au " (layout::when(end)) }
-            " — " (rows.len()) " signalement(s)"
-        }
-        @if !walk.participants.is_empty() { p { "Participants : " (walk.participants.join(", ")) } }
-        p.no-print { button type="button" onclick="window.print()" { "Imprimer" } }
-        (layout::map(&markers, config.tile_url.as_deref(), "", None))
-        @for (category, requests) in &by_category {
-            section.card {
-                h2 { (category) " (" (requests.len()) ")" }
-                table {
-                    thead { tr { th { "Photo" } th { "Référence" } th { "Sous-catégorie" } th { "Adresse" } th { "Commentaire" } th { "État" } } }
-                    tbody { @for r in requests {
-                        tr data-testid="walk-row" {
-                            td { @if let Some(p) = &r.photo { img.thumb src={ "/console/photos/" (p) } alt=""; } }
-                            td { a href={ "/console/requests/" (r.id) } { (r.reference) } }
-                            td { (layout::subcategory_label(&taxonomy, &r.category, &r.subcategory)) }
-                            td { (r.address.clone().unwrap_or_default()) }
-                            td.comment { (r.comment) }
-                            td { (layout::state_badge(r.state)) }
-                        }
-                    } }
+    Ok(layout::page(
+        &user,
+        Nav::None,
+        &walk.title,
+        true,
+        html! {
+            h1 { "Compte rendu de balade : " (walk.title) }
+            p {
+                @if let Some(n) = &walk.neighbourhood { "Quartier : " (n) " — " }
+                "du " (layout::when(&walk.started_at))
+                @if let Some(end) = &walk.ended_at { " au " (layout::when(end)) }
+                " — " (rows.len()) " signalement(s)"
+            }
+            @if !walk.participants.is_empty() { p { "Participants : " (walk.participants.join(", ")) } }
+            p.no-print { button type="button" onclick="window.print()" { "Imprimer" } }
+            (layout::map(&markers, config.tile_url.as_deref(), "", None))
+            @for (category, requests) in &by_category {
+                section.card {
+                    h2 { (category) " (" (requests.len()) ")" }
+                    table {
+                        thead { tr { th { "Photo" } th { "Référence" } th { "Sous-catégorie" } th { "Adresse" } th { "Commentaire" } th { "État" } } }
+                        tbody { @for r in requests {
+                            tr data-testid="walk-row" {
+                                td { @if let Some(p) = &r.photo { img.thumb src={ "/console/photos/" (p) } alt=""; } }
+                                td { a href={ "/console/requests/" (r.id) } { (r.reference) } }
+                                td { (layout::subcategory_label(&taxonomy, &r.category, &r.subcategory)) }
+                                td { (r.address.clone().unwrap_or_default()) }
+                                td.comment { (r.comment) }
+                                td { (layout::state_badge(r.state)) }
+                            }
+                        } }
+                    }
                 }
             }
-        }
-    }))
+        },
+    ))
 }

@@ -61,16 +61,27 @@ impl IntoResponse for PageError {
                 let target = format!("/console/login?next={}", urlencode(next));
                 return Redirect::to(&target).into_response();
             }
-            PageError::NotFound => (StatusCode::NOT_FOUND, "Page introuvable", "Cette page n'existe pas.".to_string()),
+            PageError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Page introuvable",
+                "Cette page n'existe pas.".to_string(),
+            ),
             PageError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "Accès refusé",
-                "Vous n'avez pas accès à cette page ou ce formulaire a expiré : rechargez la page.".to_string(),
+                "Vous n'avez pas accès à cette page ou ce formulaire a expiré : rechargez la page."
+                    .to_string(),
             ),
-            PageError::BadRequest(message) => (StatusCode::BAD_REQUEST, "Demande invalide", message.clone()),
+            PageError::BadRequest(message) => {
+                (StatusCode::BAD_REQUEST, "Demande invalide", message.clone())
+            }
             PageError::Internal(message) => {
                 tracing::error!(error = %message, "console page failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, "Erreur", "Erreur interne du serveur.".to_string())
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Erreur",
+                    "Erreur interne du serveur.".to_string(),
+                )
             }
         };
         let body = layout::public_page(
@@ -95,12 +106,21 @@ pub struct Authed(pub ConsoleUser);
 impl FromRequestParts<AppState> for Authed {
     type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let jar = CookieJar::from_headers(&parts.headers);
         let anonymous = || {
             if parts.method == Method::GET || parts.method == Method::HEAD {
-                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/console");
-                PageError::LoginRequired { next: next.to_string() }
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/console");
+                PageError::LoginRequired {
+                    next: next.to_string(),
+                }
             } else {
                 PageError::Forbidden
             }
@@ -141,14 +161,17 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
         let bytes = axum::body::to_bytes(body, 1024 * 1024)
             .await
             .map_err(|_| PageError::BadRequest("formulaire trop grand".into()))?;
-        let sent = form_urlencoded::parse(&bytes).find(|(k, _)| k == "csrf").map(|(_, v)| v.into_owned());
+        let sent = form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.into_owned());
         if !sent.is_some_and(|sent| auth::constant_time_eq(&sent, &user.csrf_token)) {
             return Err(PageError::Forbidden);
         }
         let request = Request::from_parts(parts, axum::body::Body::from(bytes));
-        let axum_extra::extract::Form(form) = axum_extra::extract::Form::<T>::from_request(request, state)
-            .await
-            .map_err(|e| PageError::BadRequest(format!("formulaire invalide : {e}")))?;
+        let axum_extra::extract::Form(form) =
+            axum_extra::extract::Form::<T>::from_request(request, state)
+                .await
+                .map_err(|e| PageError::BadRequest(format!("formulaire invalide : {e}")))?;
         Ok(CsrfForm { user, form })
     }
 }

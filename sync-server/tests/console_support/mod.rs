@@ -25,24 +25,35 @@ pub async fn start() -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap()
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
     });
     Server { state, base, dir }
 }
 
 /// The PNG used as a "photo" in tests (Leaflet's marker icon: a real image file).
-pub const PHOTO: &[u8] = include_bytes!("../../../assets/console/vendor/leaflet/images/marker-icon-2x.png");
+pub const PHOTO: &[u8] =
+    include_bytes!("../../../assets/console/vendor/leaflet/images/marker-icon-2x.png");
 
 impl Server {
     pub fn add_user(&self, login: &str, password: &str, role: &str, services: &[&str]) {
         let services: Vec<String> = services.iter().map(|s| s.to_string()).collect();
         let taxonomy = self.state.taxonomy();
-        let known: Vec<String> =
-            taxonomy.services.iter().chain(&taxonomy.outside_bodies).map(|r| r.code.clone()).collect();
+        let known: Vec<String> = taxonomy
+            .services
+            .iter()
+            .chain(&taxonomy.outside_bodies)
+            .map(|r| r.code.clone())
+            .collect();
         self.state
             .store
             .with_conn(|c| {
-                balade_sync::console::cli_user(c, login, password, role, &services, &known).unwrap();
+                balade_sync::console::cli_user(c, login, password, role, &services, &known)
+                    .unwrap();
                 Ok(())
             })
             .unwrap();
@@ -103,9 +114,15 @@ impl Server {
         std::fs::write(&path, PHOTO).unwrap();
         self.state
             .store
-            .with_conn(|c| balade_sync::store::requests::photo_stored(c, &sha, PHOTO.len() as u64, "image/png"))
+            .with_conn(|c| {
+                balade_sync::store::requests::photo_stored(c, &sha, PHOTO.len() as u64, "image/png")
+            })
             .unwrap();
-        PhotoRef { sha256: sha, size: PHOTO.len() as u64, mime: "image/png".into() }
+        PhotoRef {
+            sha256: sha,
+            size: PHOTO.len() as u64,
+            mime: "image/png".into(),
+        }
     }
 
     /// Stores an incident through the server's insert path (arrival event + routing).
@@ -116,7 +133,9 @@ impl Server {
             .state
             .store
             .with_conn(|c| {
-                balade_sync::store::write_tx(c, |tx| insert_incident(tx, &taxonomy, &incident, device, Source::Device))
+                balade_sync::store::write_tx(c, |tx| {
+                    insert_incident(tx, &taxonomy, &incident, device, Source::Device)
+                })
             })
             .unwrap();
         match outcome {
@@ -126,7 +145,10 @@ impl Server {
     }
 
     pub fn count(&self, sql: &str) -> i64 {
-        self.state.store.with_conn(|c| Ok(c.query_row(sql, [], |r| r.get(0))?)).unwrap()
+        self.state
+            .store
+            .with_conn(|c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            .unwrap()
     }
 }
 
@@ -142,7 +164,10 @@ pub fn incident(category: &str, subcategory: &str, comment: &str, lat: f64, lon:
         photos: vec![],
         position: Position::new(lat, lon, Some(6.0)).unwrap(),
         lambert93: None,
-        address: Some(Address { label: "Rue Hoche, 17000 La Rochelle".into(), ..Default::default() }),
+        address: Some(Address {
+            label: "Rue Hoche, 17000 La Rochelle".into(),
+            ..Default::default()
+        }),
         asset: None,
     }
 }
@@ -162,12 +187,23 @@ pub struct Answer {
 
 impl Browser {
     pub fn new(base: &str) -> Browser {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Browser { client, base: base.to_string(), cookies: BTreeMap::new() }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser {
+            client,
+            base: base.to_string(),
+            cookies: BTreeMap::new(),
+        }
     }
 
     fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     async fn finish(&mut self, response: reqwest::Response) -> Answer {
@@ -182,13 +218,26 @@ impl Browser {
             }
         }
         let status = response.status().as_u16();
-        let location = response.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
-        Answer { status, location, body: response.text().await.unwrap() }
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        Answer {
+            status,
+            location,
+            body: response.text().await.unwrap(),
+        }
     }
 
     pub async fn get(&mut self, path: &str) -> Answer {
-        let response =
-            self.client.get(format!("{}{path}", self.base)).header("cookie", self.cookie_header()).send().await.unwrap();
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
         self.finish(response).await
     }
 
@@ -213,7 +262,11 @@ impl Browser {
     pub async fn login(&mut self, login: &str, password: &str) -> Answer {
         let page = self.get("/console/login").await;
         let csrf = hidden(&page.body, "csrf");
-        self.post("/console/login", &[("csrf", &csrf), ("login", login), ("password", password)]).await
+        self.post(
+            "/console/login",
+            &[("csrf", &csrf), ("login", login), ("password", password)],
+        )
+        .await
     }
 
     /// The session's CSRF token, read from a console page.
@@ -227,6 +280,9 @@ impl Browser {
 /// Value of the first hidden input with this name.
 pub fn hidden(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no hidden {name} in {html}")) + marker.len();
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no hidden {name} in {html}"))
+        + marker.len();
     html[start..].split('"').next().unwrap().to_string()
 }
