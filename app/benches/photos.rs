@@ -27,43 +27,59 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
-/// Runs `program args` `runs` times under `/usr/bin/time -f "%M"` (peak RSS in KiB).
-fn measure_process(runs: usize, program: &Path, args: &[String]) -> Measure {
+/// Runs `program args` once, under `/usr/bin/time -f "%M"` when present: (wall, peak RSS KiB).
+fn run_once(program: &Path, args: &[String]) -> (Duration, Option<u64>) {
     let use_time = Path::new("/usr/bin/time").exists();
-    let mut times = Vec::new();
-    let mut peak = None;
-    for _ in 0..runs {
-        let mut command = if use_time {
-            let mut c = Command::new("/usr/bin/time");
-            c.args(["-f", "%M", "--"]).arg(program);
-            c
-        } else {
-            Command::new(program)
-        };
-        command.args(args);
-        let start = Instant::now();
-        let output = command
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
-        times.push(start.elapsed());
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success(),
-            "{} {args:?} failed: {stderr}",
-            program.display()
-        );
-        if use_time {
-            let kib = stderr
+    let mut command = if use_time {
+        let mut c = Command::new("/usr/bin/time");
+        c.args(["-f", "%M", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    };
+    command.args(args);
+    let start = Instant::now();
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    let wall = start.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{} {args:?} failed: {stderr}",
+        program.display()
+    );
+    let kib = use_time
+        .then(|| {
+            stderr
                 .lines()
                 .last()
-                .and_then(|l| l.trim().parse::<u64>().ok());
-            peak = peak.max(kib);
+                .and_then(|l| l.trim().parse::<u64>().ok())
+        })
+        .flatten();
+    (wall, kib)
+}
+
+/// Measures several commands, taking turns run after run so that the load of this shared
+/// machine falls on all of them alike.
+fn measure_processes(runs: usize, commands: &[(&Path, Vec<String>)]) -> Vec<Measure> {
+    let mut times = vec![Vec::new(); commands.len()];
+    let mut peaks = vec![None; commands.len()];
+    for _ in 0..runs {
+        for (i, (program, args)) in commands.iter().enumerate() {
+            let (wall, kib) = run_once(program, args);
+            times[i].push(wall);
+            peaks[i] = peaks[i].max(kib);
         }
     }
-    Measure {
-        median: median(times),
-        peak_rss_kib: peak,
-    }
+    times
+        .into_iter()
+        .zip(peaks)
+        .map(|(t, peak_rss_kib)| Measure {
+            median: median(t),
+            peak_rss_kib,
+        })
+        .collect()
 }
 
 /// The example binary `prepare_photo`, built in release next to this benchmark.
@@ -120,16 +136,16 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
 
     println!(
-        "photo benchmark: 4032×3024 phone-like JPEGs → long edge ≤ 2048, q80, stripped; median of {runs} runs"
+        "photo benchmark: 4032×3024 phone-like JPEGs → long edge ≤ 2048, q80, stripped; median of {runs} runs, tools taking turns"
     );
     println!(
         "ours = DCT-scaled decode (4032 → 2016 px directly); ours-exact = exactly 2048 px (full decode + Lanczos3)"
     );
     println!();
     println!(
-        "| image | MB | orient. | ours in-proc ms | ours ms | ours-exact ms | vips ms | convert ms | ours/vips | exact/vips | ours/convert | RSS MiB ours / exact / vips / convert |"
+        "| image | MB | orient. | ours in-proc ms | ours ms | ours-exact ms | vips ms | convert ms | ours/vips | exact/vips | ours/convert | RSS MiB ours / exact / vips / convert | PSNR exact vs vips dB |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut ratios_vips = Vec::new();
     let mut ratios_exact = Vec::new();
     let mut ratios_convert = Vec::new();
@@ -163,43 +179,60 @@ fn main() {
             std::hint::black_box(prepared);
         }
         let in_process = median(in_process);
-        let ours_m = measure_process(runs, &ours, &[input_s.clone(), out("ours")]);
-        let exact_m = measure_process(
-            runs,
-            &ours,
-            &[input_s.clone(), out("exact"), "--exact".into()],
-        );
-        let vips_m = measure_process(
-            runs,
-            &vips,
-            &[
-                input_s.clone(),
-                "--size".into(),
-                "2048x2048".into(),
-                "-o".into(),
-                format!("{}[Q=80,strip]", out("vips")),
-            ],
-        );
-        let convert_m = measure_process(
-            runs,
-            &convert,
-            &[
-                input_s.clone(),
-                "-auto-orient".into(),
-                "-resize".into(),
-                "2048x2048>".into(),
-                "-strip".into(),
-                "-quality".into(),
-                "80".into(),
-                out("convert"),
-            ],
-        );
+        let commands: Vec<(&Path, Vec<String>)> = vec![
+            (&ours, vec![input_s.clone(), out("ours")]),
+            (&ours, vec![input_s.clone(), out("exact"), "--exact".into()]),
+            (
+                &vips,
+                vec![
+                    input_s.clone(),
+                    "--size".into(),
+                    "2048x2048".into(),
+                    "-o".into(),
+                    format!("{}[Q=80,strip]", out("vips")),
+                ],
+            ),
+            (
+                &convert,
+                vec![
+                    input_s.clone(),
+                    "-auto-orient".into(),
+                    "-resize".into(),
+                    "2048x2048>".into(),
+                    "-strip".into(),
+                    "-quality".into(),
+                    "80".into(),
+                    out("convert"),
+                ],
+            ),
+        ];
+        let mut measures = measure_processes(runs, &commands).into_iter();
+        let [ours_m, exact_m, vips_m, convert_m] =
+            std::array::from_fn(|_| measures.next().expect("four commands"));
         let ratio = |a: &Measure, b: &Measure| a.median.as_secs_f64() / b.median.as_secs_f64();
         ratios_vips.push(ratio(&ours_m, &vips_m));
         ratios_exact.push(ratio(&exact_m, &vips_m));
         ratios_convert.push(ratio(&ours_m, &convert_m));
+        let decode = |p: &str| {
+            let image = image::open(p).unwrap().into_rgb8();
+            photo_support::Rgb {
+                width: image.width(),
+                height: image.height(),
+                data: image.into_raw(),
+            }
+        };
+        let (exact_out, vips_out) = (decode(&out("exact")), decode(&out("vips")));
+        let similarity = if (exact_out.width, exact_out.height) == (vips_out.width, vips_out.height)
+        {
+            format!("{:.1}", photo_support::psnr(&exact_out, &vips_out))
+        } else {
+            format!(
+                "sizes differ {}×{} / {}×{}",
+                exact_out.width, exact_out.height, vips_out.width, vips_out.height
+            )
+        };
         println!(
-            "| {name} | {:.1} | {orientation} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {} / {} / {} / {} |",
+            "| {name} | {:.1} | {orientation} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.2} | {} / {} / {} / {} | {similarity} |",
             original.len() as f64 / 1e6,
             ms(in_process),
             ms(ours_m.median),
