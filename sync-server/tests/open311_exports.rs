@@ -150,10 +150,33 @@ fn ten_thousand_paris_reports_export_and_open_in_gdal() {
             );
         }
     }
-    eprintln!("| export of 10 000 requests | seconds |");
+    // Reference in the same run: GDAL converting our CSV to GeoJSON (whole process).
+    let reference_out = dir.path().join("ogr2ogr.geojson");
+    let t = std::time::Instant::now();
+    let status = Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON"])
+        .arg(&reference_out)
+        .arg(dir.path().join("export-csv.csv"))
+        .args([
+            "-oo",
+            "X_POSSIBLE_NAMES=longitude",
+            "-oo",
+            "Y_POSSIBLE_NAMES=latitude",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let reference = t.elapsed().as_secs_f64();
+    eprintln!("| export of 10 000 requests | seconds | ratio to ogr2ogr csv→geojson |");
+    eprintln!("|---|---|---|");
     for (format, t) in &timings {
-        eprintln!("| {format} | {:.2} |", t.as_secs_f64());
+        eprintln!(
+            "| {format} | {:.2} | {:.2} |",
+            t.as_secs_f64(),
+            t.as_secs_f64() / reference
+        );
     }
+    eprintln!("| ogr2ogr (reference) | {reference:.2} | 1.00 |");
     eprintln!("(total {:.2} s)", started.elapsed().as_secs_f64());
 
     // A filtered selection (per service batch) and bad options.

@@ -19,7 +19,6 @@ use balade_protocol::incident::Position;
 use balade_protocol::status::State as RequestState;
 use chrono::NaiveDate;
 use rusqlite::Connection;
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -301,41 +300,59 @@ pub fn write(format: ExportFormat, rows: &[ExportRow], out: &mut dyn Write) -> s
             w.flush()
         }
         ExportFormat::GeoJson | ExportFormat::GeoJsonL93 => {
+            // Streamed feature by feature (no document tree in memory): 10,000 rows stay cheap.
             let l93 = format == ExportFormat::GeoJsonL93;
-            let features: Vec<Value> = rows
-                .iter()
-                .map(|row| {
-                    let mut props = serde_json::Map::new();
-                    for (name, (text, n)) in COLUMNS.iter().zip(fields(row)) {
-                        let value = match n {
-                            Some(n) => json!(n),
-                            None if text.is_empty() && matches!(*name, "x_lambert93" | "y_lambert93") => Value::Null,
-                            None => json!(text),
-                        };
-                        props.insert((*name).into(), value);
-                    }
-                    let coordinates = if l93 {
-                        json!([row.x, row.y])
-                    } else {
-                        json!([row.request.lon, row.request.lat])
-                    };
-                    let geometry = if l93 && (row.x.is_none() || row.y.is_none()) {
-                        Value::Null
-                    } else {
-                        json!({"type": "Point", "coordinates": coordinates})
-                    };
-                    json!({"type": "Feature", "id": row.request.reference, "geometry": geometry, "properties": props})
-                })
-                .collect();
-            let mut collection = json!({"type": "FeatureCollection", "name": "balade_signalements", "features": features});
+            out.write_all(b"{\"type\":\"FeatureCollection\",\"name\":\"balade_signalements\",")?;
             if l93 {
-                collection["crs"] =
-                    json!({"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2154"}});
+                out.write_all(b"\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"urn:ogc:def:crs:EPSG::2154\"}},")?;
             }
-            serde_json::to_writer(&mut *out, &collection)?;
+            out.write_all(b"\"features\":[")?;
+            for (idx, row) in rows.iter().enumerate() {
+                if idx > 0 {
+                    out.write_all(b",")?;
+                }
+                out.write_all(b"{\"type\":\"Feature\",\"id\":")?;
+                write_json_str(out, &row.request.reference)?;
+                let point = if l93 {
+                    row.x.zip(row.y)
+                } else {
+                    Some((row.request.lon, row.request.lat))
+                };
+                match point {
+                    Some((x, y)) if x.is_finite() && y.is_finite() => write!(
+                        out,
+                        ",\"geometry\":{{\"type\":\"Point\",\"coordinates\":[{x},{y}]}}"
+                    )?,
+                    _ => out.write_all(b",\"geometry\":null")?,
+                }
+                out.write_all(b",\"properties\":{")?;
+                for (col_idx, (name, (text, n))) in COLUMNS.iter().zip(fields(row)).enumerate() {
+                    if col_idx > 0 {
+                        out.write_all(b",")?;
+                    }
+                    write!(out, "\"{name}\":")?;
+                    match n {
+                        Some(n) if n.is_finite() => write!(out, "{n}")?,
+                        Some(_) => out.write_all(b"null")?,
+                        None if text.is_empty()
+                            && matches!(*name, "x_lambert93" | "y_lambert93") =>
+                        {
+                            out.write_all(b"null")?
+                        }
+                        None => write_json_str(out, &text)?,
+                    }
+                }
+                out.write_all(b"}}")?;
+            }
+            out.write_all(b"]}")?;
             out.flush()
         }
     }
+}
+
+/// Writes `text` as a JSON string literal (escaped).
+fn write_json_str(out: &mut dyn Write, text: &str) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, text).map_err(std::io::Error::other)
 }
 
 /// `balade-sync export --format F [--walk ID] [filters] --out FILE`; returns the row count.
