@@ -94,6 +94,8 @@ async fn a_failing_receiver_is_retried_with_the_same_signed_delivery_until_it_su
     let s = start().await;
     let (url, seen) = receiver(2).await;
     let secret = "0123456789abcdef-secret";
+    // Routed before the connector existed: never sent (no replay of history).
+    let _before = post_request(&s, "voirie", "obstacle").await;
     let taxonomy = s.state.taxonomy();
     s.state
         .store

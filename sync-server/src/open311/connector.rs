@@ -8,7 +8,8 @@
 //! `X-Balade-Signature: sha256=<hex HMAC-SHA256(secret, body)>`; `Idempotency-Key: <request
 //! id>:<event seq>` is the same on every retry; a delivery is made at most once per routing
 //! event (UNIQUE in `webhook_deliveries`). The worker follows `events` with its own cursor
-//! (`connector_cursor`), so routing code elsewhere needs no hook.
+//! (`connector_cursor`), so routing code elsewhere needs no hook; only routings made after a
+//! connector was configured are sent (no replay of history).
 
 use std::time::Duration;
 
@@ -190,6 +191,7 @@ pub fn enqueue_new_routings(
         let mut stmt = tx.prepare(
             "SELECT e.seq, e.request_id, e.service, e.at, c.service_code IS NOT NULL FROM events e
              LEFT JOIN connectors c ON c.service_code = e.service AND c.enabled = 1
+               AND e.at >= c.created_at
              WHERE e.seq > ?1 AND e.kind = 'routed' ORDER BY e.seq LIMIT 500",
         )?;
         let found: Vec<(i64, String, Option<String>, String, bool)> = stmt
