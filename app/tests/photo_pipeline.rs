@@ -112,49 +112,58 @@ fn a_16_mp_photo_is_decoded_at_half_scale_then_resampled_to_2048() {
 
 #[test]
 fn every_exif_orientation_is_applied() {
-    // Non-square, larger than max_edge so the resize path runs before the rotation.
+    // Non-square so a wrong transpose shows in the size. Three paths: full decode kept as is,
+    // DCT 1/2 scale kept as is, and DCT 1/2 scale resampled before the rotation.
     let upright = quadrant_scene(1600, 1000);
-    let options = PhotoOptions {
-        max_edge: 800,
-        min_edge_fraction: 1.0,
-        ..PhotoOptions::default()
-    };
-    for orientation in 1..=8u8 {
-        let stored = stored_for_orientation(&upright, orientation);
-        let exif = PhoneExif {
-            orientation: Some(u16::from(orientation)),
-            ..PhoneExif::default()
+    let paths = [
+        (2048, 0.9, (1600, 1000)),
+        (800, 0.9, (800, 500)),
+        (700, 1.0, (700, 438)),
+    ];
+    for (max_edge, min_edge_fraction, size) in paths {
+        let options = PhotoOptions {
+            max_edge,
+            min_edge_fraction,
+            ..PhotoOptions::default()
         };
-        let original = with_metadata(&jpeg(&stored, 95), &exif);
-        let prepared = prepare_photo(&original, &options).unwrap();
-        assert_eq!(prepared.metadata.orientation, orientation);
-        assert_eq!(
-            (prepared.width, prepared.height),
-            (800, 500),
-            "orientation {orientation}"
-        );
-        let out = decode_rgb(&prepared.jpeg);
-        let thumb = decode_rgb(&prepared.thumbnail);
-        assert_eq!(
-            (thumb.width, thumb.height),
-            (320, 200),
-            "thumbnail, orientation {orientation}"
-        );
-        for (image, name) in [(&out, "photo"), (&thumb, "thumbnail")] {
-            let (w, h) = (image.width, image.height);
-            let probes = [
-                (w / 4, h / 4),
-                (3 * w / 4, h / 4),
-                (w / 4, 3 * h / 4),
-                (3 * w / 4, 3 * h / 4),
-            ];
-            for (q, (x, y)) in probes.into_iter().enumerate() {
-                let got = pixel(image, x, y);
-                assert!(
-                    close(got, QUADRANTS[q], 24),
-                    "{name} orientation {orientation} quadrant {q}: {got:?}"
-                );
-            }
+        for orientation in 1..=8u8 {
+            check_orientation(&upright, orientation, &options, size);
+        }
+    }
+}
+
+fn check_orientation(upright: &Rgb, orientation: u8, options: &PhotoOptions, size: (u32, u32)) {
+    let context = format!("orientation {orientation}, max edge {}", options.max_edge);
+    let stored = stored_for_orientation(upright, orientation);
+    let exif = PhoneExif {
+        orientation: Some(u16::from(orientation)),
+        ..PhoneExif::default()
+    };
+    let original = with_metadata(&jpeg(&stored, 95), &exif);
+    let prepared = prepare_photo(&original, options).unwrap();
+    assert_eq!(prepared.metadata.orientation, orientation);
+    assert_eq!((prepared.width, prepared.height), size, "{context}");
+    let out = decode_rgb(&prepared.jpeg);
+    let thumb = decode_rgb(&prepared.thumbnail);
+    assert_eq!(
+        (thumb.width, thumb.height),
+        (320, 200),
+        "thumbnail, {context}"
+    );
+    for (image, name) in [(&out, "photo"), (&thumb, "thumbnail")] {
+        let (w, h) = (image.width, image.height);
+        let probes = [
+            (w / 4, h / 4),
+            (3 * w / 4, h / 4),
+            (w / 4, 3 * h / 4),
+            (3 * w / 4, 3 * h / 4),
+        ];
+        for (q, (x, y)) in probes.into_iter().enumerate() {
+            let got = pixel(image, x, y);
+            assert!(
+                close(got, QUADRANTS[q], 24),
+                "{name}, {context}, quadrant {q}: {got:?}"
+            );
         }
     }
 }
@@ -296,7 +305,11 @@ fn the_dct_scaled_photo_matches_a_full_decode_resampled_with_lanczos3() {
     // The metric discriminates: the same reference shifted by 4 px scores clearly lower.
     let mut shifted = reference.data.clone();
     shifted.rotate_left(4 * 3);
-    let shifted = Rgb { width: 2016, height: 1512, data: shifted };
+    let shifted = Rgb {
+        width: 2016,
+        height: 1512,
+        data: shifted,
+    };
     let shifted_db = psnr(&ours, &shifted);
     eprintln!("against a 4 px shift: {shifted_db:.1} dB");
     assert!(shifted_db < db - 3.0, "{shifted_db:.1} vs {db:.1}");
