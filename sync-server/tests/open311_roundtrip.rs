@@ -164,6 +164,26 @@ async fn post_schedule_update_and_tracking_round_trip() {
             public_timeline(c, &taxonomy, row.id)
         })
         .unwrap();
+    let tracking_code = s
+        .state
+        .store
+        .with_conn(|c| {
+            Ok(balade_sync::store::requests::find(c, &reference)?
+                .unwrap()
+                .tracking_code)
+        })
+        .unwrap();
+    let view: balade_protocol::envelope::TrackingView = s
+        .client
+        .get(format!("{}/api/v1/track/{tracking_code}", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view.state, State::Resolved);
+    assert_eq!(view.timeline, timeline);
     let states: Vec<State> = timeline.iter().map(|e| e.state).collect();
     assert_eq!(
         states,
@@ -272,10 +292,24 @@ async fn bad_updates_are_refused_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn a_back_office_update_reaches_the_reporting_devices_feed_events() {
+async fn a_back_office_update_reaches_the_reporting_devices_feed() {
     let s = start().await;
-    let device = uuid::Uuid::now_v7();
-    let taxonomy = s.state.taxonomy();
+    // A real device: enrolment code, enrol over HTTP, push over HTTP.
+    let code = s
+        .state
+        .store
+        .with_conn(|c| balade_sync::api::auth::create_enrollment_code(c, "tablette"))
+        .unwrap();
+    let enrolled: balade_protocol::envelope::EnrollResponse = s
+        .client
+        .post(format!("{}/api/v1/enroll", s.base))
+        .json(&serde_json::json!({"protocol": 1, "code": code, "device_name": "tablette"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let incident = Incident {
         id: uuid::Uuid::now_v7(),
         walk_id: None,
@@ -290,22 +324,35 @@ async fn a_back_office_update_reaches_the_reporting_devices_feed_events() {
         address: None,
         asset: None,
     };
-    let reference = s
-        .state
-        .store
-        .with_conn(|c| {
-            c.execute(
-                "INSERT INTO devices (id, name, token_hash, created_at) VALUES (?1, 'tablette', 'h', '2026-01-01T00:00:00Z')",
-                [device.to_string()],
-            )?;
-            balade_sync::store::write_tx(c, |tx| {
-                match balade_sync::store::requests::insert_incident(tx, &taxonomy, &incident, Some(device), balade_sync::store::requests::Source::Device)? {
-                    balade_sync::store::requests::InsertOutcome::Created(r) => Ok(r.reference),
-                    other => panic!("{other:?}"),
-                }
-            })
-        })
+    let pushed: balade_protocol::envelope::PushResponse = s
+        .client
+        .post(format!("{}/api/v1/push", s.base))
+        .bearer_auth(&enrolled.token)
+        .json(&balade_protocol::envelope::PushRequest::new(
+            vec![],
+            vec![incident],
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
+    let reference = pushed.results[0].reference.clone().unwrap();
+    let feed = || async {
+        let page: balade_protocol::envelope::FeedPage = s
+            .client
+            .get(format!("{}/api/v1/feed?since=0", s.base))
+            .bearer_auth(&enrolled.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page
+    };
+    let before = feed().await;
     let key = s.key.clone();
     let (status, _, body) = s
         .post_form(
@@ -321,25 +368,11 @@ async fn a_back_office_update_reaches_the_reporting_devices_feed_events() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    // The device feed is "public events of this device's requests, by seq".
-    let feed: Vec<(i64, String, Option<String>)> = s
-        .state
-        .store
-        .with_conn(|c| {
-            let mut stmt = c.prepare(
-                "SELECT e.seq, e.state, e.note FROM events e JOIN requests r ON r.id = e.request_id
-                 WHERE r.device_id = ?1 AND e.public = 1 ORDER BY e.seq",
-            )?;
-            let rows = stmt.query_map([device.to_string()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-        .unwrap();
-    let last = feed.last().unwrap();
-    assert_eq!(
-        (last.1.as_str(), last.2.as_deref()),
-        ("resolved", Some("Banc réparé"))
-    );
-    assert!(feed.windows(2).all(|w| w[0].0 < w[1].0));
+    let after = feed().await;
+    assert_eq!(after.events.len(), before.events.len() + 1);
+    let last = after.events.last().unwrap();
+    assert_eq!(last.state, State::Resolved);
+    assert_eq!(last.note.as_deref(), Some("Banc réparé"));
+    assert_eq!(last.reference, reference);
+    assert_eq!(after.next_cursor, last.seq);
 }
