@@ -156,7 +156,7 @@ pub fn cli_user(
     if !valid_login(login) {
         return Err(ConsoleError::InvalidLogin(login.to_string()));
     }
-    if password.chars().count() < 8 && !(login == "admin" && password == "admin") {
+    if password.chars().count() < 8 {
         return Err(ConsoleError::WeakPassword);
     }
     if role == Role::Operator && services.is_empty() {
