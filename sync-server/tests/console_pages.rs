@@ -240,3 +240,86 @@ async fn static_assets_are_served_from_the_binary() {
     assert_eq!(anyone.get("/console/static/nope.js").await.status, 404);
     assert_eq!(anyone.get("/suivi").await.status, 200);
 }
+
+#[tokio::test]
+async fn an_admin_adds_an_outside_body_and_operators_can_transfer_to_it() {
+    let server = start().await;
+    server.add_user("admin1", "admin-password", "admin", &[]);
+    let (id, _, _) = server.add_incident(
+        None,
+        incident("voirie", "obstacle", "Chantier", 46.16, -1.15),
+    );
+    let mut admin = Browser::new(&server.base);
+    admin.login("admin1", "admin-password").await;
+    let csrf = admin.csrf().await;
+    let version_before = server.state.taxonomy().version;
+    let add = |kind: &'static str, code: &'static str, name: &'static str| {
+        [
+            ("kind", kind),
+            ("code", code),
+            ("name_fr", name),
+            ("name_en", ""),
+        ]
+    };
+    for (pairs, status) in [
+        (
+            add(
+                "outside_body",
+                "port_atlantique",
+                "Port Atlantique La Rochelle",
+            ),
+            303,
+        ),
+        (
+            add(
+                "outside_body",
+                "port_atlantique",
+                "Grand port maritime de La Rochelle",
+            ),
+            303,
+        ),
+        (add("service", "port_atlantique", "Conflit de type"), 400),
+        (add("outside_body", "Bad Code!", "Nom"), 400),
+        (add("nowhere", "x_y", "Nom"), 400),
+    ] {
+        let mut pairs = pairs.to_vec();
+        pairs.push(("csrf", &csrf));
+        assert_eq!(
+            admin.post("/console/admin/recipients", &pairs).await.status,
+            status,
+            "{pairs:?}"
+        );
+    }
+    let taxonomy = server.state.taxonomy();
+    assert_ne!(
+        taxonomy.version, version_before,
+        "devices see a new taxonomy version"
+    );
+    let body = taxonomy.recipient("port_atlantique").unwrap();
+    assert_eq!(
+        body.name_fr, "Grand port maritime de La Rochelle",
+        "renamed in place"
+    );
+    assert!(
+        server.dir.path().join("taxonomy.json").exists(),
+        "kept across restarts"
+    );
+    let answer = admin
+        .post(
+            &format!("/console/requests/{id}/action"),
+            &[
+                ("csrf", &csrf),
+                ("action", "transfer"),
+                ("body", "port_atlantique"),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert!(
+        answer.location.contains("ok=transfer"),
+        "{}",
+        answer.location
+    );
+    let reloaded = balade_sync::state::load_taxonomy(server.dir.path()).unwrap();
+    assert_eq!(reloaded.version, taxonomy.version);
+}

@@ -1,5 +1,9 @@
 //! Administration (admins only): routing rules (category + optional neighbourhood polygon →
-//! default recipient) and refusal templates.
+//! default recipient), refusal templates, and the city services and outside bodies.
+//!
+//! Services and outside bodies live in the taxonomy (the actions check codes against it), so
+//! adding or renaming one writes `<data>/taxonomy.json` (temp file, fsync, rename) and swaps
+//! the server's taxonomy in place; devices see the new version in their next feed page.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -204,5 +208,98 @@ pub async fn delete_template(
             .map(|_| ())?)
     })
     .await?;
+    Ok(Redirect::to("/console/admin").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecipientForm {
+    kind: String,
+    code: String,
+    name_fr: String,
+    #[serde(default)]
+    name_en: String,
+}
+
+/// Adds a service or outside body to the taxonomy, or renames an existing one (same code and
+/// kind). A code cannot change kind: requests and rules refer to it.
+pub fn upsert_recipient(
+    taxonomy: &balade_protocol::taxonomy::Taxonomy,
+    kind: &str,
+    code: &str,
+    name_fr: &str,
+    name_en: &str,
+) -> Result<balade_protocol::taxonomy::Taxonomy, String> {
+    let code = code.trim();
+    if !(2..=40).contains(&code.len())
+        || !code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err("Code invalide : 2 à 40 minuscules, chiffres ou _".into());
+    }
+    if name_fr.trim().is_empty() {
+        return Err("Le nom en français est obligatoire".into());
+    }
+    let mut next = taxonomy.clone();
+    let (list, other) = match kind {
+        "service" => (&mut next.services, &taxonomy.outside_bodies),
+        "outside_body" => (&mut next.outside_bodies, &taxonomy.services),
+        _ => return Err("Type inconnu".into()),
+    };
+    if other.iter().any(|r| r.code == code) {
+        return Err("Ce code existe déjà avec l'autre type".into());
+    }
+    let recipient = balade_protocol::taxonomy::Recipient {
+        code: code.to_string(),
+        name_fr: name_fr.trim().to_string(),
+        name_en: name_en.trim().to_string(),
+    };
+    match list.iter_mut().find(|r| r.code == code) {
+        Some(existing) => *existing = recipient,
+        None => list.push(recipient),
+    }
+    let json = serde_json::to_string_pretty(&next).map_err(|e| e.to_string())?;
+    balade_protocol::taxonomy::Taxonomy::from_json(&json).map_err(|e| e.to_string())
+}
+
+fn write_taxonomy(
+    data_dir: &std::path::Path,
+    taxonomy: &balade_protocol::taxonomy::Taxonomy,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let target = data_dir.join(crate::state::TAXONOMY_FILE);
+    let temp = data_dir.join(format!(".{}.tmp", crate::state::TAXONOMY_FILE));
+    let mut file = std::fs::File::create(&temp)?;
+    file.write_all(
+        serde_json::to_string_pretty(taxonomy)
+            .map_err(std::io::Error::other)?
+            .as_bytes(),
+    )?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temp, &target)?;
+    std::fs::File::open(data_dir)?.sync_all()
+}
+
+pub async fn add_recipient(
+    State(state): State<AppState>,
+    CsrfForm { user, form }: CsrfForm<RecipientForm>,
+) -> Result<Response, PageError> {
+    require_admin(&user)?;
+    let next = upsert_recipient(
+        &state.taxonomy(),
+        &form.kind,
+        &form.code,
+        &form.name_fr,
+        &form.name_en,
+    )
+    .map_err(PageError::BadRequest)?;
+    let data_dir = state.data_dir.clone();
+    let written = next.clone();
+    tokio::task::spawn_blocking(move || write_taxonomy(&data_dir, &written))
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    *state.taxonomy.write().unwrap_or_else(|p| p.into_inner()) = next;
     Ok(Redirect::to("/console/admin").into_response())
 }

@@ -89,6 +89,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/admin/rules", post(admin::add_rule))
         .route("/console/admin/rules/{id}/delete", post(admin::delete_rule))
         .route("/console/admin/templates", post(admin::add_template))
+        .route("/console/admin/recipients", post(admin::add_recipient))
         .route(
             "/console/admin/templates/{id}/delete",
             post(admin::delete_template),
