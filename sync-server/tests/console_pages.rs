@@ -323,3 +323,47 @@ async fn an_admin_adds_an_outside_body_and_operators_can_transfer_to_it() {
     let reloaded = balade_sync::state::load_taxonomy(server.dir.path()).unwrap();
     assert_eq!(reloaded.version, taxonomy.version);
 }
+
+#[tokio::test]
+async fn possible_duplicates_are_nearby_recent_requests_of_the_same_or_a_related_category() {
+    let server = start().await;
+    server.add_user("admin1", "admin-password", "admin", &[]);
+    let (id, _, _) = server.add_incident(
+        None,
+        incident("voirie", "nid_de_poule", "Trou", 46.16, -1.15),
+    );
+    let (_, same_ref, _) = server.add_incident(
+        None,
+        incident("voirie", "nid_de_poule", "Trou aussi", 46.16020, -1.15),
+    );
+    let (_, related_ref, _) = server.add_incident(
+        None,
+        incident("signalisation", "marquage", "Marquage", 46.16, -1.15020),
+    );
+    let (_, far_ref, _) = server.add_incident(
+        None,
+        incident("voirie", "nid_de_poule", "Loin", 46.1610, -1.15),
+    );
+    let (_, other_ref, _) = server.add_incident(
+        None,
+        incident("espaces_verts", "taille", "Haie", 46.16, -1.15),
+    );
+    let mut admin = Browser::new(&server.base);
+    admin.login("admin1", "admin-password").await;
+    let page = admin.get(&format!("/console/requests/{id}")).await;
+    let section = page
+        .body
+        .split("id=\"h-dups\"")
+        .nth(1)
+        .unwrap()
+        .split("id=\"h-history\"")
+        .next()
+        .unwrap();
+    assert!(section.contains(&same_ref), "22 m away, same category");
+    assert!(
+        section.contains(&related_ref),
+        "15 m away, related category"
+    );
+    assert!(!section.contains(&far_ref), "111 m away");
+    assert!(!section.contains(&other_ref), "unrelated category");
+}

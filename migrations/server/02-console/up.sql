@@ -82,7 +82,9 @@ CREATE TABLE console_settings (
 ) STRICT;
 INSERT INTO console_settings (key, value) VALUES
     ('duplicate_radius_m', '50'),
-    ('duplicate_window_days', '30');
+    ('duplicate_window_days', '30'),
+    -- Pairs of categories whose requests may describe the same problem (symmetric), ';'-separated.
+    ('duplicate_related_categories', 'proprete=collecte_dechets;voirie=signalisation;eclairage=mobilier_urbain');
 
 -- Inbox and request-page indexes (measured by sync-server/benches/inbox.rs).
 CREATE INDEX console_requests_created ON requests(created_at, id);

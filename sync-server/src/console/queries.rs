@@ -477,8 +477,31 @@ pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     2.0 * 6_371_000.0 * a.sqrt().asin()
 }
 
-/// Requests of the same category within the configured radius and window (days) of `detail`,
-/// nearest first, within the user's scope.
+/// Categories related to `category` by the `duplicate_related_categories` setting
+/// ("a=b;c=d", symmetric), the category itself first.
+pub fn related_categories(setting: &str, category: &str) -> Vec<String> {
+    let mut out = vec![category.to_string()];
+    for pair in setting.split(';') {
+        let Some((a, b)) = pair.split_once('=') else {
+            continue;
+        };
+        let (a, b) = (a.trim(), b.trim());
+        let other = if a == category {
+            b
+        } else if b == category {
+            a
+        } else {
+            continue;
+        };
+        if !other.is_empty() && !out.iter().any(|c| c == other) {
+            out.push(other.to_string());
+        }
+    }
+    out
+}
+
+/// Requests of the same or a related category within the configured radius and window (days)
+/// of `detail`, nearest first, within the user's scope.
 pub fn possible_duplicates(
     conn: &Connection,
     scope: &Scope,
@@ -490,8 +513,18 @@ pub fn possible_duplicates(
     let dlon = radius / (111_000.0 * detail.lat.to_radians().cos().max(0.01));
     let from = detail.created_at - Duration::seconds((days * 86400.0) as i64);
     let to = detail.created_at + Duration::seconds((days * 86400.0) as i64);
-    let mut args = vec![
-        Value::Text(detail.category.clone()),
+    let related_setting: String = conn
+        .query_row(
+            "SELECT value FROM console_settings WHERE key = 'duplicate_related_categories'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or_default();
+    let categories = related_categories(&related_setting, &detail.category);
+    let category_marks = vec!["?"; categories.len()].join(",");
+    let mut args: Vec<Value> = categories.into_iter().map(Value::Text).collect();
+    args.extend([
         Value::Real(detail.lat - dlat),
         Value::Real(detail.lat + dlat),
         Value::Real(detail.lon - dlon),
@@ -499,11 +532,11 @@ pub fn possible_duplicates(
         Value::Text(crate::store::time_text(from)),
         Value::Text(crate::store::time_text(to)),
         Value::Text(detail.id.clone()),
-    ];
+    ]);
     let scope_sql = scope.sql(&mut args);
     let mut statement = conn.prepare_cached(&format!(
         "SELECT {SUMMARY_COLUMNS} FROM requests r
-         WHERE r.category = ? AND r.lat BETWEEN ? AND ? AND r.lon BETWEEN ? AND ?
+         WHERE r.category IN ({category_marks}) AND r.lat BETWEEN ? AND ? AND r.lon BETWEEN ? AND ?
            AND r.created_at BETWEEN ? AND ? AND r.id <> ? AND r.state <> 'duplicate' AND {scope_sql}
          LIMIT 50"
     ))?;
