@@ -575,6 +575,22 @@ async fn operator_triages_requests_and_devices_and_citizens_see_public_events() 
         "the allowed report photo and the resolution photo"
     );
     screenshot(&client, "citizen").await;
+    // Mobile first: at phone width nothing overflows sideways.
+    client.set_window_size(400, 860).await.unwrap();
+    client.refresh().await.unwrap();
+    let overflow = client
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "citizen page overflows by {overflow} px at phone width"
+    );
+    screenshot(&client, "citizen-phone").await;
+    client.set_window_size(1280, 1000).await.unwrap();
     client
         .goto(&format!("{base}/suivi/{c_code}"))
         .await
