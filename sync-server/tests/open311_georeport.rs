@@ -269,12 +269,21 @@ async fn a_post_is_stored_routed_and_readable_without_personal_data() {
     assert_eq!(r["agency_responsible"], "Service Voirie");
     assert_eq!(r["description"], "Trou profond devant l'école");
     assert_eq!(r["media_url"], "https://example.org/p.jpg");
+    // ISO 8601 in Paris time: the offset of the day (+01:00 winter, +02:00 summer), and the
+    // same instant as the store's UTC time (just created).
+    let requested = r["requested_datetime"].as_str().unwrap();
     assert!(
-        r["requested_datetime"]
-            .as_str()
-            .unwrap()
-            .ends_with("+00:00")
+        requested.ends_with("+01:00") || requested.ends_with("+02:00"),
+        "{requested}"
     );
+    let requested = chrono::DateTime::parse_from_rfc3339(requested).unwrap();
+    let stored = s
+        .state
+        .store
+        .with_conn(|c| balade_sync::store::requests::find(c, &id))
+        .unwrap()
+        .unwrap();
+    assert_eq!(requested.timestamp(), stored.created_at.timestamp());
     for secret in ["secret.citoyen", "Camille", "0600000000", "device_id"] {
         assert!(!body.contains(secret), "{secret} leaked: {body}");
     }

@@ -62,7 +62,8 @@ async fn post_schedule_update_and_tracking_round_trip() {
         .get(&format!("/open311/v2/requests/{reference}.json"))
         .await;
     let r = &json(&body)[0];
-    assert_eq!(r["expected_datetime"], "2026-12-24T00:00:00+00:00");
+    // A civil date in France: midnight Europe/Paris, winter offset.
+    assert_eq!(r["expected_datetime"], "2026-12-24T00:00:00+01:00");
     assert_eq!(r["status_notes"], "Passage prévu");
 
     let update = |id: &'static str,
@@ -217,6 +218,87 @@ async fn post_schedule_update_and_tracking_round_trip() {
         xml.contains("<service_request_updates><request_update>"),
         "{xml}"
     );
+}
+
+#[tokio::test]
+async fn expected_datetime_is_midnight_paris_in_winter_and_summer() {
+    let s = start().await;
+    let key = s.key.clone();
+    let (status, _, body) = s
+        .post_form(
+            "/open311/v2/requests.json",
+            &[
+                ("api_key", &key),
+                ("service_code", "voirie"),
+                ("lat", "46.159"),
+                ("long", "-1.152"),
+                ("attribute[subcategory]", "tampon"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let reference = json(&body)[0]["service_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let expected_in = |reference: &str| {
+        let s = &s;
+        let reference = reference.to_string();
+        async move {
+            let (_, _, body) = s
+                .get(&format!("/open311/v2/requests/{reference}.json"))
+                .await;
+            let json_value = json(&body)[0]["expected_datetime"].clone();
+            let (_, _, xml) = s
+                .get(&format!("/open311/v2/requests/{reference}.xml"))
+                .await;
+            (json_value, xml)
+        }
+    };
+    for (date, expected) in [
+        ("2026-01-15", "2026-01-15T00:00:00+01:00"),
+        ("2026-07-14", "2026-07-14T00:00:00+02:00"),
+    ] {
+        schedule(&s, &reference, date);
+        let (value, xml) = expected_in(&reference).await;
+        assert_eq!(value, expected, "{date}");
+        assert!(
+            xml.contains(&format!("<expected_datetime>{expected}</expected_datetime>")),
+            "{date}: {xml}"
+        );
+    }
+    // A back office's expected_datetime is read as the Paris civil date: local midnight in
+    // summer is 22:00 UTC the day before, and must not move the planned date back a day.
+    let (status, _, body) = s
+        .post_form(
+            "/open311/v2/servicerequestupdates.json",
+            &[
+                ("api_key", &key),
+                ("update_id", "bo-summer"),
+                ("service_request_id", &reference),
+                ("status", "open"),
+                ("external_status_code", "action_scheduled"),
+                ("updated_datetime", "2026-06-01T09:00:00+02:00"),
+                ("expected_datetime", "2026-08-03T00:00:00+02:00"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)[0]["applied"], true, "{body}");
+    let (value, _) = expected_in(&reference).await;
+    assert_eq!(value, "2026-08-03T00:00:00+02:00");
+    let planned: String = s
+        .state
+        .store
+        .with_conn(|c| {
+            Ok(c.query_row(
+                "SELECT planned_date FROM requests WHERE reference = ?1",
+                [&reference],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(planned, "2026-08-03");
 }
 
 #[tokio::test]

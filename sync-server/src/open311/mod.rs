@@ -21,6 +21,7 @@ pub mod format;
 pub mod openapi;
 pub mod requests;
 pub mod services;
+pub mod time;
 pub mod updates;
 
 use axum::Router;

@@ -14,7 +14,7 @@ use balade_protocol::geo::streets::StreetIndex;
 use balade_protocol::incident::{Address, Incident, MAX_COMMENT_CHARS, Position};
 use balade_protocol::status::State;
 use balade_protocol::taxonomy::Taxonomy;
-use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -22,6 +22,7 @@ use uuid::Uuid;
 use crate::open311::apikeys::ApiKey;
 use crate::open311::format::{Format, Open311Error};
 use crate::open311::services::parse_attributes;
+use crate::open311::time::{iso_paris, iso_paris_date, paris_midnight};
 use crate::store::requests::{InsertOutcome, REQUEST_COLUMNS, RequestRow, Source, insert_incident};
 use crate::store::{StoreError, now_text};
 
@@ -60,11 +61,8 @@ pub fn one<'a>(
     Ok(found.map(str::trim).filter(|v| !v.is_empty()))
 }
 
-fn iso(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, false)
-}
-
-/// Parses an ISO-8601 date-time with a time zone, or a plain date (midnight UTC).
+/// Parses an ISO-8601 date-time with a time zone, or a plain date (00:00 Europe/Paris, the
+/// city's civil day).
 pub fn parse_datetime(
     text: &str,
     name: &str,
@@ -74,7 +72,7 @@ pub fn parse_datetime(
         return Ok(t.with_timezone(&Utc));
     }
     if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+        return Ok(paris_midnight(d));
     }
     Err(Open311Error::bad_request(
         format!(
@@ -504,9 +502,9 @@ pub fn view(
         "description": r.comment,
         "agency_responsible": agency,
         "service_notice": service_notice(taxonomy, &r.category),
-        "requested_datetime": iso(r.created_at),
-        "updated_datetime": iso(r.updated_at),
-        "expected_datetime": r.planned_date.map(|d| iso(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc())),
+        "requested_datetime": iso_paris(r.created_at),
+        "updated_datetime": iso_paris(r.updated_at),
+        "expected_datetime": r.planned_date.map(iso_paris_date),
         "address": r.address,
         "address_id": Value::Null,
         "zipcode": zipcode,

@@ -8,7 +8,7 @@
 
 use balade_protocol::status::State;
 use balade_protocol::taxonomy::Taxonomy;
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde_json::{Value, json};
 
@@ -16,6 +16,7 @@ use crate::actions::{Action, ActionError, apply_action};
 use crate::open311::apikeys::ApiKey;
 use crate::open311::format::{Format, Open311Error};
 use crate::open311::requests::{Pairs, one, parse_datetime};
+use crate::open311::time::{iso_paris, paris_date};
 use crate::store::requests::RequestRow;
 use crate::store::{StoreError, now_text, time_text};
 
@@ -64,7 +65,8 @@ pub fn check(pairs: &Pairs, format: Format) -> Result<Update, Open311Error> {
         return Err(bad(format!("external_status_code inconnu : {code}")));
     }
     let expected = match one(pairs, "expected_datetime", format)? {
-        Some(v) => Some(parse_datetime(v, "expected_datetime", format)?.date_naive()),
+        // The Paris civil date: `2026-07-14T00:00:00+02:00` is the 14th, not the 13th (UTC).
+        Some(v) => Some(paris_date(parse_datetime(v, "expected_datetime", format)?)),
         None => None,
     };
     Ok(Update {
@@ -211,7 +213,7 @@ pub fn list(
             "update_id": row.get::<_, i64>(0)?.to_string(),
             "service_request_id": row.get::<_, String>(1)?,
             "status": state.open311_status(),
-            "updated_datetime": at.to_rfc3339_opts(SecondsFormat::Secs, false),
+            "updated_datetime": iso_paris(at),
             "description": reason.or(note).unwrap_or_default(),
             "media_url": "",
             "external_status_code": state.fixmystreet_code(),
