@@ -300,3 +300,51 @@ async fn logout_ends_the_session() {
     );
     let _ = hidden;
 }
+
+#[tokio::test]
+async fn session_cookie_is_http_only_strict_and_pages_refuse_framing() {
+    let server = server_with_users().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = client
+        .get(format!("{}/console/login", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    let mut browser = Browser::new(&server.base);
+    let form = browser.get("/console/login").await;
+    let csrf = hidden(&form.body, "csrf");
+    let response = client
+        .post(format!("{}/console/login", server.base))
+        .header(
+            "cookie",
+            format!("balade_login_csrf={}", browser.cookies["balade_login_csrf"]),
+        )
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&login=admin1&password=admin-password"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let session = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("balade_session="))
+        .unwrap();
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "{session}"
+    );
+    let citizen = client
+        .get(format!("{}/suivi", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(citizen.headers()["x-frame-options"], "DENY");
+}

@@ -272,6 +272,15 @@ pub fn login(
         }
     };
     record(true)?;
+    // Housekeeping: expired sessions and attempts older than a day are no longer needed.
+    conn.execute(
+        "DELETE FROM console_sessions WHERE expires_at <= ?1",
+        [now_text(now)],
+    )?;
+    conn.execute(
+        "DELETE FROM console_login_attempts WHERE at < ?1",
+        [now_text(now - Duration::days(1))],
+    )?;
     let token = random_token();
     conn.execute(
         "INSERT INTO console_sessions (token_hash, user_id, csrf_token, created_at, expires_at)

@@ -9,6 +9,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::ConsoleConfig;
 use super::auth::{self, LOGIN_CSRF_COOKIE, LoginRefusal, SESSION_COOKIE};
 use super::layout;
 use super::web::{CsrfForm, PageError, client_ip, db};

@@ -47,6 +47,8 @@ pub struct ConsoleConfig {
     /// Map tile URL template (`BALADE_TILE_URL`, e.g. `https://tiles.example/{z}/{x}/{y}.png`).
     /// Absent: maps are blank but markers still show.
     pub tile_url: Option<String>,
+    /// Mark cookies `Secure` (`BALADE_SECURE_COOKIES=1`, when served over HTTPS).
+    pub secure_cookies: bool,
 }
 
 impl ConsoleConfig {
@@ -55,6 +57,8 @@ impl ConsoleConfig {
             tile_url: std::env::var("BALADE_TILE_URL")
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
+            secure_cookies: std::env::var("BALADE_SECURE_COOKIES")
+                .is_ok_and(|v| v == "1" || v == "true"),
         }
     }
 }
@@ -99,6 +103,23 @@ pub fn router() -> Router<AppState> {
         .route("/suivi/{code}", get(citizen::show))
         .route("/suivi/{code}/photos/{sha256}", get(citizen::photo))
         .layer(axum::Extension(ConsoleConfig::from_env()))
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// Headers on every console and citizen page: no framing (clickjacking), no MIME sniffing,
+/// no referrer leaving the site (tracking codes are in URLs).
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
 }
 
 /// Static files compiled into the binary (the product needs no assets folder at run time).
