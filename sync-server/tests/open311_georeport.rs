@@ -121,6 +121,56 @@ async fn errors_come_in_the_asked_format() {
 }
 
 #[tokio::test]
+async fn a_wrong_method_answers_405_with_an_open311_error_in_the_asked_format() {
+    let s = start().await;
+    let n_requests = s.count("requests");
+    // (method, path, format expected, Allow expected)
+    for (method, path, xml, allow) in [
+        ("DELETE", "/open311/v2/requests.json", false, "GET,HEAD,POST"),
+        ("PUT", "/open311/v2/requests.xml", true, "GET,HEAD,POST"),
+        ("PATCH", "/open311/v2/services.xml", true, "GET,HEAD,POST"),
+        ("DELETE", "/open311/v2/requests?format=xml", true, "GET,HEAD,POST"),
+        ("POST", "/open311/v2/services/voirie.json", false, "GET,HEAD"),
+        ("POST", "/open311/v2/services/voirie.xml", true, "GET,HEAD"),
+        ("DELETE", "/open311/v2/requests/LR-2026-000001.xml", true, "GET,HEAD"),
+        ("PUT", "/open311/v2/tokens/abc.json", false, "GET,HEAD"),
+        // an unreadable format: the error comes in JSON
+        ("DELETE", "/open311/v2/requests.csv", false, "GET,HEAD,POST"),
+    ] {
+        let r = s
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", s.base))
+            .body("api_key=x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 405, "{method} {path}");
+        assert_eq!(r.headers()["allow"], allow, "{method} {path}");
+        let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+        let body = r.text().await.unwrap();
+        if xml {
+            assert!(ct.starts_with("text/xml"), "{method} {path}: {ct}");
+            assert!(
+                body.contains("<errors><error><code>405</code><description>Méthode "),
+                "{method} {path}: {body}"
+            );
+        } else {
+            assert!(ct.starts_with("application/json"), "{method} {path}: {ct}");
+            let errors = json(&body);
+            assert_eq!(errors[0]["code"], 405, "{method} {path}");
+            assert!(
+                errors[0]["description"]
+                    .as_str()
+                    .unwrap()
+                    .contains(method),
+                "{body}"
+            );
+        }
+    }
+    assert_eq!(s.count("requests"), n_requests);
+}
+
+#[tokio::test]
 async fn bad_posts_are_refused_and_store_nothing() {
     let s = start().await;
     let key = s.key.clone();

@@ -12,6 +12,9 @@
 //! `/open311/v2/tokens/{token}.{fmt}`, `/open311/v2/servicerequestupdates.{fmt}` (GET, POST),
 //! `/api/v1/exports/requests.{csv|csv-fr|geojson|geojson-l93}`, `/api/v1/exports/walks/{id}.{…}`,
 //! `/api/v1/admin/connectors/dead-letters`, `/api/openapi.json`.
+//!
+//! Errors under `/open311/` are always the GeoReport error list (`[{"code","description"}]` or
+//! `<errors><error>…`) in the asked format, including a wrong HTTP method: 405 + `Allow`.
 
 pub mod apikeys;
 pub mod cli;
@@ -28,7 +31,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
 
@@ -48,10 +51,32 @@ pub const MAX_FORM_BODY: usize = 64 * 1024;
 /// Routes of this module (merged by `crate::app::app`).
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/open311/v2/{file}", get(top_get).post(top_post))
-        .route("/open311/v2/services/{file}", get(service_definition))
-        .route("/open311/v2/requests/{file}", get(request_one))
-        .route("/open311/v2/tokens/{file}", get(token))
+        .route(
+            "/open311/v2/{file}",
+            get(top_get)
+                .post(top_post)
+                .fallback(|request: axum::extract::Request| {
+                    method_not_allowed(request, "GET,HEAD,POST")
+                }),
+        )
+        .route(
+            "/open311/v2/services/{file}",
+            get(service_definition).fallback(|request: axum::extract::Request| {
+                method_not_allowed(request, "GET,HEAD")
+            }),
+        )
+        .route(
+            "/open311/v2/requests/{file}",
+            get(request_one).fallback(|request: axum::extract::Request| {
+                method_not_allowed(request, "GET,HEAD")
+            }),
+        )
+        .route(
+            "/open311/v2/tokens/{file}",
+            get(token).fallback(|request: axum::extract::Request| {
+                method_not_allowed(request, "GET,HEAD")
+            }),
+        )
         .merge(exports::router())
         .merge(connector::router())
         .merge(openapi::router())
@@ -59,6 +84,30 @@ pub fn router() -> Router<AppState> {
 }
 
 type Answer = Result<Response, Open311Error>;
+
+/// A method the route does not serve: 405 with the `Allow` header and an Open311 error list in
+/// the asked format (path suffix or `format` parameter; JSON when unreadable), instead of axum's
+/// bare 405. 405 rather than 400: GeoReport v2 only asks for the error list, not a status, and
+/// HTTP clients and proxies understand 405 + `Allow`; the body's `code` repeats the status as
+/// for every other Open311 error.
+async fn method_not_allowed(request: axum::extract::Request, allow: &'static str) -> Response {
+    let pairs = query_pairs(&request.uri().query().map(str::to_string));
+    let last_segment = request.uri().path().rsplit('/').next().unwrap_or("");
+    let format = format_of(last_segment, &pairs)
+        .map(|(_, f)| f)
+        .unwrap_or(Format::Json);
+    let description = format!(
+        "Méthode {} non prise en charge pour cette adresse (méthodes acceptées : {allow})",
+        request.method()
+    );
+    let mut response =
+        Open311Error::new(StatusCode::METHOD_NOT_ALLOWED, description, format).into_response();
+    response.headers_mut().insert(
+        axum::http::header::ALLOW,
+        axum::http::HeaderValue::from_static(allow),
+    );
+    response
+}
 
 fn query_pairs(query: &Option<String>) -> Pairs {
     parse_pairs(query.as_deref().unwrap_or("").as_bytes())
