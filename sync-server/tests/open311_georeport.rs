@@ -126,13 +126,33 @@ async fn a_wrong_method_answers_405_with_an_open311_error_in_the_asked_format() 
     let n_requests = s.count("requests");
     // (method, path, format expected, Allow expected)
     for (method, path, xml, allow) in [
-        ("DELETE", "/open311/v2/requests.json", false, "GET,HEAD,POST"),
+        (
+            "DELETE",
+            "/open311/v2/requests.json",
+            false,
+            "GET,HEAD,POST",
+        ),
         ("PUT", "/open311/v2/requests.xml", true, "GET,HEAD,POST"),
         ("PATCH", "/open311/v2/services.xml", true, "GET,HEAD,POST"),
-        ("DELETE", "/open311/v2/requests?format=xml", true, "GET,HEAD,POST"),
-        ("POST", "/open311/v2/services/voirie.json", false, "GET,HEAD"),
+        (
+            "DELETE",
+            "/open311/v2/requests?format=xml",
+            true,
+            "GET,HEAD,POST",
+        ),
+        (
+            "POST",
+            "/open311/v2/services/voirie.json",
+            false,
+            "GET,HEAD",
+        ),
         ("POST", "/open311/v2/services/voirie.xml", true, "GET,HEAD"),
-        ("DELETE", "/open311/v2/requests/LR-2026-000001.xml", true, "GET,HEAD"),
+        (
+            "DELETE",
+            "/open311/v2/requests/LR-2026-000001.xml",
+            true,
+            "GET,HEAD",
+        ),
         ("PUT", "/open311/v2/tokens/abc.json", false, "GET,HEAD"),
         // an unreadable format: the error comes in JSON
         ("DELETE", "/open311/v2/requests.csv", false, "GET,HEAD,POST"),
@@ -159,10 +179,7 @@ async fn a_wrong_method_answers_405_with_an_open311_error_in_the_asked_format() 
             let errors = json(&body);
             assert_eq!(errors[0]["code"], 405, "{method} {path}");
             assert!(
-                errors[0]["description"]
-                    .as_str()
-                    .unwrap()
-                    .contains(method),
+                errors[0]["description"].as_str().unwrap().contains(method),
                 "{body}"
             );
         }

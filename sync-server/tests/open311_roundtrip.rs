@@ -263,7 +263,9 @@ async fn expected_datetime_is_midnight_paris_in_winter_and_summer() {
         let (value, xml) = expected_in(&reference).await;
         assert_eq!(value, expected, "{date}");
         assert!(
-            xml.contains(&format!("<expected_datetime>{expected}</expected_datetime>")),
+            xml.contains(&format!(
+                "<expected_datetime>{expected}</expected_datetime>"
+            )),
             "{date}: {xml}"
         );
     }
