@@ -31,11 +31,14 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// HttpOnly, SameSite=Strict, whole site; `Secure` when the console is served over HTTPS
+/// (`BALADE_SECURE_COOKIES=1`).
 fn cookie(name: &'static str, value: String) -> Cookie<'static> {
     Cookie::build((name, value))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
+        .secure(ConsoleConfig::from_env().secure_cookies)
         .build()
 }
 
