@@ -68,7 +68,7 @@ async fn connect(driver: &Driver, profile: &std::path::Path) -> Client {
     let url = format!("http://127.0.0.1:{}", driver.port);
     // chromedriver needs a moment to listen: retry the session until it answers.
     let mut last_error = None;
-    for _ in 0..100 {
+    for _ in 0..300 {
         match ClientBuilder::rustls()
             .unwrap()
             .capabilities(caps.clone())
