@@ -169,6 +169,7 @@ fn synced(server_dir: &Path, device_dir: &Path, incidents: &[Incident]) -> f64 {
     store.queue_incidents(incidents).unwrap();
     let shared = Arc::new(Mutex::new(store));
     let started = Instant::now();
+    let mut pushed_at = None;
     let report = runtime
         .block_on(run_sync(
             &shared,
@@ -176,10 +177,19 @@ fn synced(server_dir: &Path, device_dir: &Path, incidents: &[Incident]) -> f64 {
                 seed: 1,
                 ..SyncOptions::default()
             },
-            &mut |_| {},
+            &mut |p| {
+                if pushed_at.is_none() && p.items_total > 0 && p.items_done == p.items_total {
+                    pushed_at = Some(started.elapsed().as_secs_f64());
+                }
+            },
         ))
         .unwrap();
     let elapsed = started.elapsed().as_secs_f64();
+    let pushed_at = pushed_at.unwrap_or(elapsed);
+    println!(
+        "sync phases: push {pushed_at:.2} s, feed and the rest {:.2} s",
+        elapsed - pushed_at
+    );
     assert_eq!(report.outcome, Outcome::Complete, "{report:?}");
     assert_eq!(report.n_acknowledged, incidents.len());
     elapsed

@@ -1013,7 +1013,8 @@ fn apply_event(tx: &Transaction<'_>, event: &StatusEvent) -> Result<(), StoreErr
             last_seq = ?10,
             unread = 1,
             updated_at = ?11
-         WHERE (id = ?1 OR duplicate_of = ?1) AND last_seq < ?10",
+         WHERE id IN (SELECT ?1 UNION ALL SELECT id FROM incidents WHERE duplicate_of = ?1)
+           AND last_seq < ?10",
         params![
             event.incident_id.to_string(),
             event.state.code(),

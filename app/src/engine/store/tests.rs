@@ -292,3 +292,18 @@ fn walks_enrolment_and_following() {
     store.unfollow("ABCDEFGH").unwrap();
     assert!(store.followed().unwrap().is_empty());
 }
+
+#[test]
+fn migrations_are_valid_and_reopen_is_a_no_op() {
+    Migrations::from_directory(&MIGRATIONS_DIR).unwrap().validate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = DeviceStore::open(dir.path()).unwrap();
+    let incident = sample_incident(&store, true);
+    store.queue_incident(&incident).unwrap();
+    drop(store);
+    let store = DeviceStore::open(dir.path()).unwrap();
+    let journal: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+    let synchronous: i64 = store.conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
+    assert_eq!((journal.as_str(), synchronous), ("wal", 2));
+    assert_eq!(store.list_queue().unwrap().len(), 1);
+}
