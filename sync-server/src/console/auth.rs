@@ -22,6 +22,8 @@ pub const MAX_FAILURES_PER_LOGIN: i64 = 5;
 /// Failed attempts from one IP address within the window before it is locked.
 pub const MAX_FAILURES_PER_IP: i64 = 20;
 pub const THROTTLE_WINDOW_MINUTES: i64 = 15;
+/// The address recorded when the server does not know the peer's (no connect info).
+pub const UNKNOWN_IP: &str = "unknown";
 
 /// Errors of the console's library code.
 #[derive(Debug, thiserror::Error)]
@@ -253,7 +255,10 @@ pub fn login(
             params![login, ip, now_text(now), success],
         )
     };
-    if failures_login >= MAX_FAILURES_PER_LOGIN || failures_ip >= MAX_FAILURES_PER_IP {
+    // Without a known peer address (server started without connect info) every client would
+    // share one bucket and 20 failures would lock everybody out: only the per-account limit applies.
+    let ip_locked = ip != UNKNOWN_IP && failures_ip >= MAX_FAILURES_PER_IP;
+    if failures_login >= MAX_FAILURES_PER_LOGIN || ip_locked {
         record(false)?;
         return Ok(Err(LoginRefusal::Throttled));
     }

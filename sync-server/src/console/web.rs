@@ -182,7 +182,7 @@ pub fn client_ip(parts: &axum::http::Extensions) -> String {
     parts
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_string())
+        .unwrap_or_else(|| auth::UNKNOWN_IP.to_string())
 }
 
 /// Runs `f` on the store's blocking thread; page errors pass through.
