@@ -32,6 +32,8 @@ code="$(sed -n 's/^demo enrolment code: //p' "$out")"
 token="$(curl -fsS -H 'content-type: application/json' \
   -d "{\"protocol\":1,\"code\":\"$code\",\"device_name\":\"schemathesis\"}" "$base/api/v1/enroll" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+# The tus PATCH body (application/offset+octet-stream) is sent as raw bytes (see the hooks file).
+export SCHEMATHESIS_HOOKS="$(realpath .ci/schemathesis_hooks.py)"
 cd "$data" # schemathesis writes its .schemathesis/ cache in the working directory
 "$venv/bin/schemathesis" run "$base/api/openapi.json" \
   --url "$base" \

@@ -44,7 +44,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
     json.merge(uploads)
 }
 
-async fn health() -> ApiJson<Health> {
+#[utoipa::path(get, path = "/api/v1/health", tag = "device",
+    responses((status = 200, description = "server up, its protocol version", body = Health)))]
+pub async fn health() -> ApiJson<Health> {
     ApiJson(Health {
         protocol: PROTOCOL_VERSION,
         status: "ok".into(),

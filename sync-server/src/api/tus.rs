@@ -92,6 +92,13 @@ pub async fn tus_layer(request: Request, next: Next) -> Response {
     response
 }
 
+#[utoipa::path(options, path = "/api/v1/uploads", tag = "uploads", operation_id = "upload_options",
+    responses((status = 204, description = "tus 1.0.0 capabilities (no Tus-Resumable needed)",
+        headers(("Tus-Version" = String, description = "1.0.0"),
+                ("Tus-Extension" = String, description = "creation,checksum,termination"),
+                ("Tus-Checksum-Algorithm" = String, description = "sha256"),
+                ("Tus-Max-Size" = u64, description = "largest photo in bytes (30 MiB)"),
+                ("Tus-Resumable" = String, description = "1.0.0")))))]
 pub async fn options(State(state): State<AppState>) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
@@ -147,6 +154,21 @@ fn location(id: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("/api/v1/uploads/{id}")).expect("ascii upload id")
 }
 
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads", operation_id = "upload_create", security(("bearer" = [])),
+    params(("Tus-Resumable" = String, Header, description = "1.0.0, required (else 412)", pattern = r"^1\.0\.0$", example = "1.0.0"),
+           ("Upload-Length" = u64, Header, description = "photo size in bytes (≤ Tus-Max-Size, else 413)", minimum = 0),
+           ("Upload-Metadata" = String, Header,
+            description = "comma-separated `key base64(value)` pairs: sha256 (lower-case hex SHA-256 of the whole photo), mime (image/jpeg, image/png, image/webp, image/heic), optional incident (uuid)",
+            example = "sha256 ZTNiMGM0NDI5OGZjMWMxNDlhZmJmNGM4OTk2ZmI5MjQyN2FlNDFlNDY0OWI5MzRjYTQ5NTk5MWI3ODUyYjg1NQ==,mime aW1hZ2UvanBlZw==")),
+    responses((status = 201, description = "upload created; Upload-Offset = Upload-Length when the photo is already stored (then complete)",
+        headers(("Location" = String, description = "/api/v1/uploads/{id}"),
+                ("Upload-Offset" = u64, description = "0, or the length when already stored"), ("Tus-Resumable" = String, description = "1.0.0"))),
+              (status = 400, description = "invalid_tus_request (Upload-Length, Upload-Metadata, sha256) / invalid_field (incident)", body = balade_protocol::error::ErrorBody),
+              (status = 403, description = "forbidden: the incident belongs to another device", body = balade_protocol::error::ErrorBody),
+              (status = 413, description = "upload_too_large: Upload-Length above Tus-Max-Size", body = balade_protocol::error::ErrorBody),
+              (status = 415, description = "unsupported_media_type: mime not accepted", body = balade_protocol::error::ErrorBody),
+              (status = 401, description = "missing_token / invalid_token", body = balade_protocol::error::ErrorBody),
+              (status = 412, description = "Tus-Resumable missing or not 1.0.0", headers(("Tus-Version" = String, description = "1.0.0"), ("Tus-Resumable" = String, description = "1.0.0")), body = balade_protocol::error::ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     auth: DeviceAuth,
@@ -303,6 +325,16 @@ async fn load_upload(state: &AppState, device: Uuid, id: &str) -> Result<Upload,
     upload.ok_or_else(upload_not_found)
 }
 
+#[utoipa::path(head, path = "/api/v1/uploads/{id}", tag = "uploads", operation_id = "upload_head", security(("bearer" = [])),
+    params(("id" = String, Path, description = "upload id made by the server (uuid, simple form); anything else: 400 invalid_upload_id", pattern = r"^[0-9a-f]{32}$"), ("Tus-Resumable" = String, Header, description = "1.0.0, required (else 412)", pattern = r"^1\.0\.0$", example = "1.0.0")),
+    responses((status = 200, description = "where the upload stands (no body)",
+        headers(("Upload-Offset" = u64, description = "bytes stored so far"),
+                ("Upload-Length" = u64), ("Cache-Control" = String, description = "no-store"), ("Tus-Resumable" = String, description = "1.0.0"))),
+              (status = 400, description = "invalid_upload_id (no body: HEAD)"),
+              (status = 401, description = "missing_token / invalid_token (no body: HEAD)"),
+              (status = 404, description = "not_found: unknown upload or another device's (no body: HEAD)"),
+              (status = 412, description = "Tus-Resumable missing or not 1.0.0 (no body: HEAD)",
+               headers(("Tus-Version" = String, description = "1.0.0"), ("Tus-Resumable" = String, description = "1.0.0")))))]
 pub async fn head(
     State(state): State<AppState>,
     auth: DeviceAuth,
@@ -355,6 +387,22 @@ fn checksum_mismatch(fr: &str, en: &str) -> ApiError {
     tus_error(ErrorCode::ChecksumMismatch, fr, en)
 }
 
+#[utoipa::path(patch, path = "/api/v1/uploads/{id}", tag = "uploads", operation_id = "upload_patch", security(("bearer" = [])),
+    params(("id" = String, Path, description = "upload id made by the server (uuid, simple form); anything else: 400 invalid_upload_id", pattern = r"^[0-9a-f]{32}$"), ("Tus-Resumable" = String, Header, description = "1.0.0, required (else 412)", pattern = r"^1\.0\.0$", example = "1.0.0"),
+           ("Upload-Offset" = u64, Header, description = "the offset the chunk starts at: must equal the server's (else 409)", minimum = 0),
+           ("Upload-Checksum" = Option<String>, Header, description = "optional `sha256 base64(raw SHA-256 of this chunk)`; mismatch: 460, chunk discarded")),
+    request_body(content = inline(crate::open311::openapi::OctetStream), content_type = "application/offset+octet-stream",
+        description = "the next bytes of the photo"),
+    responses((status = 204, description = "chunk stored (fsynced); on the last byte the whole file's SHA-256 was verified and the photo is present",
+        headers(("Upload-Offset" = u64, description = "new offset"), ("Tus-Resumable" = String, description = "1.0.0"))),
+              (status = 400, description = "invalid_upload_id / invalid_tus_request (Upload-Offset, Upload-Checksum)", body = balade_protocol::error::ErrorBody),
+              (status = 404, description = "not_found: unknown upload or another device's", body = balade_protocol::error::ErrorBody),
+              (status = 409, description = "offset_mismatch: Upload-Offset is not the server's, or the upload is busy", body = balade_protocol::error::ErrorBody),
+              (status = 413, description = "upload_too_large: data beyond Upload-Length (chunk discarded)", body = balade_protocol::error::ErrorBody),
+              (status = 415, description = "unsupported_media_type: Content-Type is not application/offset+octet-stream", body = balade_protocol::error::ErrorBody),
+              (status = 460, description = "checksum_mismatch: chunk checksum wrong (chunk discarded) or whole-file SHA-256 wrong (upload deleted)", body = balade_protocol::error::ErrorBody),
+              (status = 401, description = "missing_token / invalid_token", body = balade_protocol::error::ErrorBody),
+              (status = 412, description = "Tus-Resumable missing or not 1.0.0", headers(("Tus-Version" = String, description = "1.0.0"), ("Tus-Resumable" = String, description = "1.0.0")), body = balade_protocol::error::ErrorBody)))]
 pub async fn patch(
     State(state): State<AppState>,
     auth: DeviceAuth,
@@ -538,6 +586,13 @@ async fn finish(state: &AppState, upload: &Upload) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[utoipa::path(delete, path = "/api/v1/uploads/{id}", tag = "uploads", operation_id = "upload_delete", security(("bearer" = [])),
+    params(("id" = String, Path, description = "upload id made by the server (uuid, simple form); anything else: 400 invalid_upload_id", pattern = r"^[0-9a-f]{32}$"), ("Tus-Resumable" = String, Header, description = "1.0.0, required (else 412)", pattern = r"^1\.0\.0$", example = "1.0.0")),
+    responses((status = 204, description = "upload terminated, partial file deleted", headers(("Tus-Resumable" = String, description = "1.0.0"))),
+              (status = 400, description = "invalid_upload_id", body = balade_protocol::error::ErrorBody),
+              (status = 404, description = "not_found: unknown upload or another device's", body = balade_protocol::error::ErrorBody),
+              (status = 401, description = "missing_token / invalid_token", body = balade_protocol::error::ErrorBody),
+              (status = 412, description = "Tus-Resumable missing or not 1.0.0", headers(("Tus-Version" = String, description = "1.0.0"), ("Tus-Resumable" = String, description = "1.0.0")), body = balade_protocol::error::ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     auth: DeviceAuth,

@@ -19,12 +19,18 @@ use crate::state::AppState;
     ),
     modifiers(&BearerAuth),
     paths(
+        crate::api::health,
         crate::api::device::enroll,
         crate::api::device::taxonomy,
         crate::api::device::push,
         crate::api::device::put_incident,
         crate::api::device::feed,
         crate::api::device::track,
+        crate::api::tus::options,
+        crate::api::tus::create,
+        crate::api::tus::head,
+        crate::api::tus::patch,
+        crate::api::tus::delete,
         crate::open311::top_get,
         crate::open311::top_post,
         crate::open311::service_definition,
@@ -61,6 +67,22 @@ impl utoipa::Modify for BearerAuth {
         );
     }
 }
+
+/// Schema of a raw byte body (`type: string, format: binary`), for the tus PATCH chunk
+/// (`application/offset+octet-stream`); used inline by `#[utoipa::path]` on `api::tus::patch`.
+pub struct OctetStream;
+
+impl utoipa::PartialSchema for OctetStream {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for OctetStream {}
 
 /// The document.
 pub fn document() -> utoipa::openapi::OpenApi {
