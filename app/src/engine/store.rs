@@ -793,15 +793,20 @@ impl DeviceStore {
                     tracking_code,
                     missing_photos,
                 } => {
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE incidents SET local_state = 'acknowledged',
                             reference = COALESCE(?2, reference),
                             tracking_code = COALESCE(?3, tracking_code),
                             server_state = COALESCE(server_state, 'received'),
                             last_error_code = NULL, last_error_message = NULL, updated_at = ?4
                          WHERE id = ?1 AND local_state IN ('queued', 'sending')",
-                        params![id.to_string(), reference, tracking_code, now],
-                    )?;
+                    )?
+                    .execute(params![
+                        id.to_string(),
+                        reference,
+                        tracking_code,
+                        now
+                    ])?;
                     let photos: Vec<String> = {
                         let mut stmt = tx.prepare_cached(
                             "SELECT sha256 FROM photos WHERE incident_id = ?1 AND upload_state != 'uploaded'",
@@ -814,19 +819,19 @@ impl DeviceStore {
                     }
                 }
                 RecordDecision::Freeze { id, code, message } => {
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE incidents SET local_state = 'frozen', last_error_code = ?2,
                             last_error_message = ?3, updated_at = ?4
                          WHERE id = ?1 AND local_state IN ('queued', 'sending')",
-                        params![id.to_string(), code, message, now],
-                    )?;
+                    )?
+                    .execute(params![id.to_string(), code, message, now])?;
                 }
                 RecordDecision::Requeue { id } => {
-                    tx.execute(
+                    tx.prepare_cached(
                         "UPDATE incidents SET local_state = 'queued', updated_at = ?2
                          WHERE id = ?1 AND local_state = 'sending'",
-                        params![id.to_string(), now],
-                    )?;
+                    )?
+                    .execute(params![id.to_string(), now])?;
                 }
             }
         }
@@ -884,8 +889,8 @@ impl DeviceStore {
         let tx = self.conn.transaction()?;
         let mut n_new = 0;
         for event in &page.events {
-            let inserted = tx.execute(
-                "INSERT OR IGNORE INTO status_events (seq, incident_id, raw) VALUES (?1, ?2, ?3)",
+            let inserted = tx.prepare_cached(
+                "INSERT OR IGNORE INTO status_events (seq, incident_id, raw) VALUES (?1, ?2, ?3)")?.execute(
                 params![
                     event.seq,
                     event.incident_id.to_string(),
@@ -1000,7 +1005,7 @@ fn mark_uploaded_in(conn: &Connection, sha256: &str) -> Result<(), StoreError> {
 /// Updates the incident row from one new event (only if newer than what it has seen).
 fn apply_event(tx: &Transaction<'_>, event: &StatusEvent) -> Result<(), StoreError> {
     let resolved_at = (event.state == State::Resolved).then(|| event.at.to_rfc3339());
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE incidents SET
             server_state = ?2,
             reference = COALESCE(reference, ?3),
@@ -1015,20 +1020,20 @@ fn apply_event(tx: &Transaction<'_>, event: &StatusEvent) -> Result<(), StoreErr
             updated_at = ?11
          WHERE id IN (SELECT ?1 UNION ALL SELECT id FROM incidents WHERE duplicate_of = ?1)
            AND last_seq < ?10",
-        params![
-            event.incident_id.to_string(),
-            event.state.code(),
-            event.reference,
-            event.service,
-            event.outside_body,
-            event.planned_date.map(|d| d.to_string()),
-            event.reason,
-            resolved_at,
-            event.duplicate_of.map(|d| d.to_string()),
-            event.seq,
-            Utc::now().to_rfc3339(),
-        ],
-    )?;
+    )?
+    .execute(params![
+        event.incident_id.to_string(),
+        event.state.code(),
+        event.reference,
+        event.service,
+        event.outside_body,
+        event.planned_date.map(|d| d.to_string()),
+        event.reason,
+        resolved_at,
+        event.duplicate_of.map(|d| d.to_string()),
+        event.seq,
+        Utc::now().to_rfc3339(),
+    ])?;
     Ok(())
 }
 
@@ -1107,12 +1112,12 @@ fn upsert_incident(
         )));
     }
     let now = Utc::now().to_rfc3339();
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO incidents (id, body, walk_id, local_state, content_hash, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
          ON CONFLICT (id) DO UPDATE SET body = excluded.body, walk_id = excluded.walk_id,
             local_state = excluded.local_state, content_hash = excluded.content_hash,
-            updated_at = excluded.updated_at",
+            updated_at = excluded.updated_at")?.execute(
         params![
             id,
             serde_json::to_string(incident)?,
@@ -1122,7 +1127,8 @@ fn upsert_incident(
             now,
         ],
     )?;
-    tx.execute("DELETE FROM photos WHERE incident_id = ?1", [&id])?;
+    tx.prepare_cached("DELETE FROM photos WHERE incident_id = ?1")?
+        .execute([&id])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO photos (incident_id, idx, sha256, path, size, mime) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;

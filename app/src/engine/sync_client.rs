@@ -38,7 +38,7 @@ pub type SharedStore = Arc<Mutex<DeviceStore>>;
 /// Default tus chunk size.
 pub const DEFAULT_CHUNK_SIZE: usize = 256 * 1024;
 /// Events asked per feed page.
-pub const FEED_PAGE_LIMIT: u32 = 500;
+pub const FEED_PAGE_LIMIT: u32 = 1000;
 
 /// Why the client could not run at all (failures of requests are data in the [`SyncReport`]).
 #[derive(Debug, thiserror::Error)]
