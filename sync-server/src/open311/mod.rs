@@ -10,6 +10,7 @@
 //! Routes: `/open311/v2/services.{json|xml}`, `/open311/v2/services/{code}.{fmt}`,
 //! `/open311/v2/requests.{fmt}` (GET, POST), `/open311/v2/requests/{id}.{fmt}`,
 //! `/open311/v2/tokens/{token}.{fmt}`, `/open311/v2/servicerequestupdates.{fmt}` (GET, POST),
+//! `/open311/v2/media/{service_request_id}/{sha256}` (operator-allowed photos, see [`media`]),
 //! `/api/v1/exports/requests.{csv|csv-fr|geojson|geojson-l93}`, `/api/v1/exports/walks/{id}.{…}`,
 //! `/api/v1/admin/connectors/dead-letters`, `/api/openapi.json`.
 //!
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod connector;
 pub mod exports;
 pub mod format;
+pub mod media;
 pub mod openapi;
 pub mod requests;
 pub mod services;
@@ -74,6 +76,12 @@ pub fn router() -> Router<AppState> {
         .route(
             "/open311/v2/tokens/{file}",
             get(token).fallback(|request: axum::extract::Request| {
+                method_not_allowed(request, "GET,HEAD")
+            }),
+        )
+        .route(
+            "/open311/v2/media/{service_request_id}/{sha256}",
+            get(media::photo).fallback(|request: axum::extract::Request| {
                 method_not_allowed(request, "GET,HEAD")
             }),
         )
@@ -174,6 +182,7 @@ pub async fn top_get(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> Answer {
     let pairs = query_pairs(&query);
     let (stem, format) = format_of(&file, &pairs)?;
@@ -182,9 +191,10 @@ pub async fn top_get(
         "requests" => {
             let q = requests::parse_list_query(&pairs, format, chrono::Utc::now())?;
             let taxonomy = state.taxonomy();
+            let media_base = media::public_base(&headers);
             let list = state
                 .store
-                .call(move |conn| requests::list(conn, &taxonomy, &q))
+                .call(move |conn| requests::list(conn, &taxonomy, &q, &media_base))
                 .await
                 .map_err(|e| store_error(e, format))?;
             ok(format, "service_requests", &Value::Array(list))
@@ -293,15 +303,17 @@ pub async fn request_one(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> Answer {
     let pairs = query_pairs(&query);
     let (id, format) = format_of(&file, &pairs)?;
     let extensions = one(&pairs, "extensions", format)? == Some("true");
     let taxonomy = state.taxonomy();
     let lookup = id.clone();
+    let media_base = media::public_base(&headers);
     let found = state
         .store
-        .call(move |conn| requests::get_one(conn, &taxonomy, &lookup, extensions))
+        .call(move |conn| requests::get_one(conn, &taxonomy, &lookup, extensions, &media_base))
         .await
         .map_err(|e| store_error(e, format))?
         .ok_or_else(|| requests::not_found(&format!("Demande {id}"), format))?;

@@ -36,6 +36,7 @@ use crate::state::AppState;
         crate::open311::service_definition,
         crate::open311::request_one,
         crate::open311::token,
+        crate::open311::media::photo,
         crate::open311::exports::export_requests,
         crate::open311::exports::export_walk,
         crate::open311::connector::dead_letters,

@@ -365,10 +365,12 @@ pub fn parse_list_query(
 }
 
 /// Requests matching `q`, newest first, as Open311 values.
+/// `media_base` is the scheme and host media URLs start with (see [`crate::open311::media`]).
 pub fn list(
     conn: &Connection,
     taxonomy: &Taxonomy,
     q: &ListQuery,
+    media_base: &str,
 ) -> Result<Vec<Value>, StoreError> {
     let mut clauses: Vec<String> = Vec::new();
     let mut args: Vec<String> = Vec::new();
@@ -421,7 +423,7 @@ pub fn list(
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let request = RequestRow::from_row(row)?;
-        out.push(view(conn, taxonomy, &request, q.extensions)?);
+        out.push(view(conn, taxonomy, &request, q.extensions, media_base)?);
     }
     Ok(out)
 }
@@ -432,6 +434,7 @@ pub fn get_one(
     taxonomy: &Taxonomy,
     id: &str,
     extensions: bool,
+    media_base: &str,
 ) -> Result<Option<Value>, StoreError> {
     let found = match Uuid::parse_str(id) {
         Ok(uuid) => crate::store::requests::load(conn, uuid)?,
@@ -446,7 +449,7 @@ pub fn get_one(
         }
     };
     found
-        .map(|r| view(conn, taxonomy, &r, extensions))
+        .map(|r| view(conn, taxonomy, &r, extensions, media_base))
         .transpose()
 }
 
@@ -461,12 +464,14 @@ pub fn token_reference(conn: &Connection, token: &str) -> Result<Option<String>,
         .optional()?)
 }
 
-/// The public Open311 fields of one request.
+/// The public Open311 fields of one request. `media_url` is the URL an Open311 client gave, else
+/// the first photo an operator allowed citizens to see (never a photo that was not allowed).
 pub fn view(
     conn: &Connection,
     taxonomy: &Taxonomy,
     r: &RequestRow,
     extensions: bool,
+    media_base: &str,
 ) -> Result<Value, StoreError> {
     let notes: Option<(Option<String>, Option<String>)> = conn
         .query_row(
@@ -484,6 +489,11 @@ pub fn view(
             |row| row.get(0),
         )
         .optional()?;
+    let media_urls: Vec<String> = crate::open311::media::allowed_photos(conn, r.id)?
+        .iter()
+        .map(|sha256| crate::open311::media::url(media_base, &r.reference, sha256))
+        .collect();
+    let media_url = media_url.or_else(|| media_urls.first().cloned());
     let recipient = r.outside_body.as_ref().or(r.service.as_ref());
     let agency = recipient.map(|c| {
         taxonomy
@@ -537,6 +547,7 @@ pub fn view(
             "walk_id": r.walk_id,
             "walk_title": walk_title,
             "source": r.source,
+            "media_urls": media_urls,
         });
     }
     Ok(value)
