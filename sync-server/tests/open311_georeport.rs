@@ -208,7 +208,9 @@ async fn bad_posts_are_refused_and_store_nothing() {
         }
         v
     };
-    let cases: Vec<(&str, Vec<(&str, String)>, u16)> = vec![
+    // (what, form pairs, expected status)
+    type Case<'a> = (&'a str, Vec<(&'a str, String)>, u16);
+    let cases: Vec<Case> = vec![
         ("no api key", base(&[("api_key", "")]), 403),
         ("unknown api key", base(&[("api_key", "not-a-key")]), 403),
         ("no service code", base(&[("service_code", "")]), 400),

@@ -64,7 +64,13 @@ async fn openapi_document_describes_the_tus_upload_routes() {
     let uploads = &doc["paths"]["/api/v1/uploads"];
     let upload = &doc["paths"]["/api/v1/uploads/{id}"];
     // (operation, request headers, statuses, headers of the success answer)
-    let table: [(&serde_json::Value, &[&str], &[&str], &[&str]); 5] = [
+    type Row<'a> = (
+        &'a serde_json::Value,
+        &'a [&'a str],
+        &'a [&'a str],
+        &'a [&'a str],
+    );
+    let table: [Row; 5] = [
         (
             &uploads["options"],
             &[],
