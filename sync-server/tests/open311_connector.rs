@@ -133,6 +133,13 @@ async fn a_failing_receiver_is_retried_with_the_same_signed_delivery_until_it_su
     assert_eq!(sig, &signature(secret, body.as_bytes()));
     let body = json(body);
     assert_eq!(body["request"]["service_request_id"], reference.as_str());
+    // ISO 8601 in Paris time, like the Open311 GETs.
+    let requested = body["request"]["requested_datetime"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(requested).is_ok()
+            && (requested.ends_with("+01:00") || requested.ends_with("+02:00")),
+        "{requested}"
+    );
     let request_id = body["request"]["id"].as_str().unwrap();
     assert_eq!(key, &format!("{request_id}:{}", body["event"]["seq"]));
     assert_eq!(s.count("webhook_deliveries"), 1);

@@ -229,7 +229,7 @@ pub fn enqueue_new_routings(
                     address: row.address.clone(),
                     lat: row.lat,
                     long: row.lon,
-                    requested_datetime: time_text(row.created_at),
+                    requested_datetime: crate::open311::time::iso_paris(row.created_at),
                 },
                 callback: WebhookCallback {
                     servicerequestupdates: "/open311/v2/servicerequestupdates.json".into(),
