@@ -33,6 +33,8 @@ token="$(curl -fsS -H 'content-type: application/json' \
   -d "{\"protocol\":1,\"code\":\"$code\",\"device_name\":\"schemathesis\"}" "$base/api/v1/enroll" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
 # The tus PATCH body (application/offset+octet-stream) is sent as raw bytes (see the hooks file).
+# Generated tus requests carry no valid upload id/metadata, so they exercise the 400/404/409/412/
+# 413/415 answers; the happy path (create, chunks, checksum, resume) is in tests/sync_api.rs.
 export SCHEMATHESIS_HOOKS="$(realpath .ci/schemathesis_hooks.py)"
 cd "$data" # schemathesis writes its .schemathesis/ cache in the working directory
 "$venv/bin/schemathesis" run "$base/api/openapi.json" \

@@ -1,6 +1,9 @@
 //! The OpenAPI 3 document served at `/api/openapi.json`, generated from the code with `utoipa`:
 //! paths from `#[utoipa::path]` attributes on the handlers, schemas from `balade_protocol` types
-//! (feature `openapi`). Nothing is written by hand beside the code.
+//! (feature `openapi`). Nothing is written by hand beside the code. Covered: the device API
+//! (health, enrolment, taxonomy, push, PUT, feed, tracking), the tus uploads (`api::tus`, with
+//! their `Tus-*`/`Upload-*`/`Location` headers and every status incl. 460), Open311 GeoReport v2
+//! and its media route, exports, and the connector's dead letters and webhook payload schema.
 //!
 //! Why it exists: integrators and the schemathesis CI check read one machine document.
 
