@@ -59,13 +59,26 @@ fn end_to_end() {
     let addr = server.addr.to_string();
     server.kill();
 
-    // Offline: capture three incidents with real JPEGs; sync fails cleanly, nothing lost.
+    // Offline: a walk with three incidents with real JPEGs; sync fails cleanly, nothing lost.
+    device.ok(&[
+        "walk",
+        "start",
+        "--title",
+        "Balade Tasdon",
+        "--neighbourhood",
+        "Tasdon",
+        "--participant",
+        "Élue de quartier",
+        "--participant",
+        "Agent voirie",
+    ]);
     let mut ids = Vec::new();
     for seed in 0..3 {
         let photo = tmp.path().join(format!("photo{seed}.jpg"));
         write_jpeg(&photo, 1600, 1200, seed);
         ids.push(device.capture(&[&photo], &[]));
     }
+    device.ok(&["walk", "end"]);
     let offline = device.run(&["sync", "--max-retries", "0"]);
     assert!(!offline.status.success());
     assert!(
@@ -103,6 +116,20 @@ fn end_to_end() {
     assert_eq!(
         count(&db, "SELECT COUNT(*) FROM requests WHERE incomplete = 1"),
         0
+    );
+    let walk: (String, String) = db
+        .query_row("SELECT title, participants_json FROM walks", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(walk.0, "Balade Tasdon");
+    assert!(walk.1.contains("Agent voirie"));
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM requests WHERE walk_id IS NOT NULL"
+        ),
+        3
     );
     for id in &ids {
         let photo = &photos_of(&device, id)[0];
@@ -526,8 +553,14 @@ fn clock_skew() {
         "resolved"
     );
     // The other one is still open (the server may have routed it on arrival).
-    let past_state = device.status(&id_past)["server_state"].as_str().unwrap().to_string();
-    assert!(["received", "routed"].contains(&past_state.as_str()), "{past_state}");
+    let past_state = device.status(&id_past)["server_state"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        ["received", "routed"].contains(&past_state.as_str()),
+        "{past_state}"
+    );
 }
 
 #[test]
@@ -742,7 +775,10 @@ fn backlog_10k() {
         }
         server.restart();
     }
-    assert!(restarts_mid_sync >= 1, "the server was never restarted during the sync");
+    assert!(
+        restarts_mid_sync >= 1,
+        "the server was never restarted during the sync"
+    );
     let status = sync.wait().unwrap();
     if !status.success() {
         sync_until_done(&device, 3);
