@@ -158,8 +158,6 @@ pub fn load(state: &AppState) -> Result<String, StoreError> {
                     }
                 }
             }
-            // TODO(console): create the demo admin user here once the console offers it
-            // (crate::console::ensure_demo_admin).
             crate::api::auth::create_enrollment_code(tx, "Appareil de démonstration")
         })
     })

@@ -5,6 +5,7 @@
 //! through [`crate::actions::apply_action`], so they append the same events as the console.
 
 pub mod request;
+pub mod user;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -68,6 +69,9 @@ pub enum Command {
     /// Work-order connectors (signed webhooks on routing) and their dead letters.
     #[command(subcommand)]
     Connector(crate::open311::cli::ConnectorCommand),
+    /// Console accounts (admins and operators).
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 /// Runs a parsed command line.
@@ -88,6 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Apikey(command) => crate::open311::cli::run_apikey(&cli.data, command),
         Command::Export(args) => crate::open311::cli::run_export(&cli.data, args),
         Command::Connector(command) => crate::open311::cli::run_connector(&cli.data, command),
+        Command::User(command) => user::run(&cli.data, command),
     }
 }
 
@@ -104,6 +109,11 @@ fn serve(data: &Path, listen: SocketAddr, demo: bool) -> anyhow::Result<()> {
     } else {
         None
     };
+    let demo_admin_created = demo
+        && state
+            .store
+            .with_conn(|conn| Ok(crate::console::ensure_demo_admin(conn)))?
+            .context("compte administrateur de démonstration")?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -115,11 +125,19 @@ fn serve(data: &Path, listen: SocketAddr, demo: bool) -> anyhow::Result<()> {
         if let Some(code) = demo_code {
             writeln!(stdout, "demo enrolment code: {code}")?;
         }
+        if demo_admin_created {
+            writeln!(
+                stdout,
+                "demo console login: admin / admin (http://{address}/console)"
+            )?;
+        }
         stdout.flush()?;
         drop(stdout);
         tracing::info!(%address, data = %state.data_dir.display(), "serving");
         crate::open311::spawn_connector_worker(state.clone(), Default::default());
-        axum::serve(listener, crate::app::app(state))
+        // Connect info gives the console's login throttling the client's address.
+        let app = crate::app::app(state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
