@@ -815,3 +815,22 @@ async fn duplicates_flow_to_every_reporter() {
             .any(|e| e.incident_id == kept_id && e.kind == EventKind::Resolved)
     );
 }
+
+#[tokio::test]
+async fn an_empty_upload_is_refused_at_creation() {
+    let server = TestServer::start().await;
+    let token = server.device().await;
+    let empty_sha = photo_ref(b"").sha256;
+    let response = tus_create(&server.http, &server.base, &token, &empty_sha, 0).await;
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_tus_request");
+    assert!(
+        !server.data_dir().join("uploads").exists()
+            || std::fs::read_dir(server.data_dir().join("uploads"))
+                .unwrap()
+                .next()
+                .is_none(),
+        "no partial file for a refused upload"
+    );
+}

@@ -182,6 +182,13 @@ pub async fn create(
                 "missing or invalid Upload-Length",
             )
         })?;
+    // An empty file is never a photo, and a zero-length upload would have no PATCH to finish it.
+    if length == 0 {
+        return Err(invalid_tus(
+            "Photo vide (Upload-Length = 0)",
+            "empty photo (Upload-Length = 0)",
+        ));
+    }
     if length > state.config.max_upload_size {
         return Err(tus_error(
             ErrorCode::UploadTooLarge,
