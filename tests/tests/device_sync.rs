@@ -137,6 +137,19 @@ fn end_to_end() {
         assert_eq!(file_sha256(&server_photo_path(&server_data, sha)), sha);
     }
 
+    // A walk with no incident still reaches the server, with its end.
+    device.ok(&["walk", "start", "--title", "Balade sans signalement"]);
+    device.ok(&["walk", "end"]);
+    device.ok(&["sync"]);
+    let ended: Option<String> = db
+        .query_row(
+            "SELECT ended_at FROM walks WHERE title = 'Balade sans signalement'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(ended.is_some());
+
     // Operator decisions flow back through the feed.
     let reference = |id: &str| device.status(id)["reference"].as_str().unwrap().to_string();
     operator(

@@ -206,6 +206,8 @@ pub struct SyncSnapshot {
     pub photos_to_upload: Vec<PhotoTask>,
     pub feed_cursor: i64,
     pub taxonomy_version: String,
+    /// A walk changed since the server stored it: push it even without a queued incident.
+    pub has_dirty_walks: bool,
 }
 
 /// A photo to upload: its hash, size and the offset already confirmed by the server.
@@ -445,7 +447,7 @@ impl DeviceStore {
         walk.ended_at = Some(now);
         let tx = self.conn.transaction()?;
         tx.execute(
-            "UPDATE walks SET body = ?2, ended = 1, updated_at = ?3 WHERE id = ?1",
+            "UPDATE walks SET body = ?2, ended = 1, dirty = 1, updated_at = ?3 WHERE id = ?1",
             params![
                 walk.id.to_string(),
                 serde_json::to_string(&walk)?,
@@ -729,17 +731,23 @@ impl DeviceStore {
         let feed_cursor = meta_in(&tx, key::FEED_CURSOR)?
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
+        let has_dirty_walks: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM walks WHERE dirty = 1)",
+            [],
+            |r| r.get(0),
+        )?;
         tx.commit()?;
         Ok(SyncSnapshot {
             pending_ids,
             photos_to_upload,
             feed_cursor,
             taxonomy_version: self.taxonomy.version.clone(),
+            has_dirty_walks,
         })
     }
 
-    /// Marks these incidents `sending` and returns their bodies and the walks they refer to,
-    /// in one transaction (called just before the push request).
+    /// Marks these incidents `sending` and returns their bodies and the walks they refer to
+    /// (plus every dirty walk), in one transaction (called just before the push request).
     pub fn claim_for_push(
         &mut self,
         ids: &[Uuid],
@@ -765,6 +773,13 @@ impl DeviceStore {
                 update.execute(params![id.to_string(), now])?;
             }
         }
+        {
+            let mut dirty = tx.prepare_cached("SELECT id FROM walks WHERE dirty = 1")?;
+            let rows = dirty.query_map([], |r| r.get::<_, String>(0))?;
+            for row in rows {
+                walk_ids.insert(row?);
+            }
+        }
         let mut walks = Vec::new();
         for walk_id in walk_ids {
             let body: Option<String> = tx
@@ -778,6 +793,16 @@ impl DeviceStore {
         }
         tx.commit()?;
         Ok((incidents, walks))
+    }
+
+    /// The server stored these walks (a push envelope came back): clean unless changed since.
+    pub fn mark_walks_pushed(&self, walks: &[Walk]) -> Result<(), StoreError> {
+        for walk in walks {
+            self.conn
+                .prepare_cached("UPDATE walks SET dirty = 0 WHERE id = ?1 AND body = ?2")?
+                .execute(params![walk.id.to_string(), serde_json::to_string(walk)?])?;
+        }
+        Ok(())
     }
 
     /// Applies the machine's decisions on one push answer, in one transaction. For an

@@ -307,11 +307,16 @@ impl Driver {
             .await;
         let now = started.elapsed();
         let event = match envelope::<PushResponse>(response).await {
-            Ok(answer) => Event::Pushed {
-                results: answer.results,
-                photo_sizes: Vec::new(),
-                now,
-            },
+            Ok(answer) => {
+                // The server upserted the walks in the same transaction as the incidents.
+                let walks = request.walks;
+                with_store(&self.store, move |s| s.mark_walks_pushed(&walks)).await?;
+                Event::Pushed {
+                    results: answer.results,
+                    photo_sizes: Vec::new(),
+                    now,
+                }
+            }
             Err(kind) => Event::PushFailed { kind, now },
         };
         Ok((event, sizes))

@@ -260,6 +260,8 @@ pub struct SyncMachine {
     taxonomy_version: String,
     server_taxonomy_version: Option<String>,
     step: Step,
+    /// Walks changed without a queued incident: one push (with no incident) carries them.
+    push_walks: bool,
     /// Consecutive failures of the current step.
     n_failures: u32,
     /// When waiting: (wake time, the wait decided).
@@ -282,6 +284,7 @@ impl SyncMachine {
             taxonomy_version: String::new(),
             server_taxonomy_version: None,
             step: Step::Finished,
+            push_walks: false,
             n_failures: 0,
             waiting: None,
             report: SyncReport {
@@ -317,6 +320,7 @@ impl SyncMachine {
                 }
                 self.feed_cursor = snapshot.feed_cursor;
                 self.taxonomy_version = snapshot.taxonomy_version;
+                self.push_walks = snapshot.has_dirty_walks;
                 self.next_step()
             }
             Event::SyncNow { .. } => match self.waiting.take() {
@@ -391,7 +395,12 @@ impl SyncMachine {
     /// Pushes first, then photos, then the feed.
     fn next_step(&mut self) -> Vec<Action> {
         self.waiting = None;
+        if self.pending.is_empty() && std::mem::take(&mut self.push_walks) {
+            self.step = Step::Push(Vec::new());
+            return vec![Action::PushBatch(Vec::new())];
+        }
         if !self.pending.is_empty() {
+            self.push_walks = false;
             let n = self
                 .pending
                 .len()

@@ -75,6 +75,7 @@ fn snapshot(pending: &[u8], photos: &[(&str, u64)], cursor: i64) -> SyncSnapshot
             .collect(),
         feed_cursor: cursor,
         taxonomy_version: "v1".into(),
+        has_dirty_walks: false,
     }
 }
 
@@ -521,6 +522,7 @@ fn pushes_go_in_batches_of_at_most_500() {
         photos_to_upload: vec![],
         feed_cursor: 0,
         taxonomy_version: "v1".into(),
+        has_dirty_walks: false,
     };
     let mut actions = machine.handle(Event::Start {
         snapshot,
@@ -546,4 +548,43 @@ fn pushes_go_in_batches_of_at_most_500() {
     assert_eq!(sizes, [500, 500, 201]);
     assert_eq!(machine.progress().items_done, 1201);
     assert_eq!(machine.progress().items_total, 1201);
+}
+
+#[test]
+fn walks_changed_without_incidents_are_pushed_once() {
+    let walk_only = Event::Start {
+        snapshot: SyncSnapshot {
+            has_dirty_walks: true,
+            ..snapshot(&[], &[], 0)
+        },
+        now: Duration::ZERO,
+    };
+    check(
+        "walk_only",
+        None,
+        vec![
+            (walk_only, "push "),
+            (pushed(vec![]), "apply  | feed 0"),
+            (page(&[], 0, false, "v1"), "applyfeed 0 | done complete"),
+        ],
+    );
+    // With queued incidents the walks ride along with them: no extra push.
+    let with_incidents = Event::Start {
+        snapshot: SyncSnapshot {
+            has_dirty_walks: true,
+            ..snapshot(&[1], &[], 0)
+        },
+        now: Duration::ZERO,
+    };
+    check(
+        "walk_with_incidents",
+        None,
+        vec![
+            (with_incidents, "push a"),
+            (
+                pushed(vec![result(1, PushOutcome::Created, &[])]),
+                "apply ack:a | feed 0",
+            ),
+        ],
+    );
 }
