@@ -45,7 +45,11 @@ pub struct PushRequest {
 
 impl PushRequest {
     pub fn new(walks: Vec<Walk>, incidents: Vec<Incident>) -> Self {
-        PushRequest { protocol: PROTOCOL_VERSION, walks, incidents }
+        PushRequest {
+            protocol: PROTOCOL_VERSION,
+            walks,
+            incidents,
+        }
     }
 }
 

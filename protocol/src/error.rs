@@ -104,9 +104,17 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
-    pub fn new(code: ErrorCode, message_fr: impl Into<String>, message_en: impl Into<String>) -> Self {
+    pub fn new(
+        code: ErrorCode,
+        message_fr: impl Into<String>,
+        message_en: impl Into<String>,
+    ) -> Self {
         ErrorBody {
-            error: ErrorDetail { code, message: message_fr.into(), message_en: message_en.into() },
+            error: ErrorDetail {
+                code,
+                message: message_fr.into(),
+                message_en: message_en.into(),
+            },
         }
     }
 }
@@ -117,8 +125,15 @@ mod tests {
 
     #[test]
     fn codes_serialise_as_their_string() {
-        for code in [ErrorCode::MalformedJson, ErrorCode::ChecksumMismatch, ErrorCode::IdConflict] {
-            assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{}\"", code.as_str()));
+        for code in [
+            ErrorCode::MalformedJson,
+            ErrorCode::ChecksumMismatch,
+            ErrorCode::IdConflict,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&code).unwrap(),
+                format!("\"{}\"", code.as_str())
+            );
         }
         assert_eq!(ErrorCode::ChecksumMismatch.http_status(), 460);
     }

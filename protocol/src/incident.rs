@@ -38,7 +38,11 @@ pub enum PositionError {
 impl Position {
     /// Builds a checked position.
     pub fn new(lat: f64, lon: f64, accuracy_m: Option<f64>) -> Result<Self, PositionError> {
-        let position = Position { lat, lon, accuracy_m };
+        let position = Position {
+            lat,
+            lon,
+            accuracy_m,
+        };
         position.validate()?;
         Ok(position)
     }
@@ -232,7 +236,11 @@ mod tests {
             (f64::NAN, 0.0, None, false),
             (0.0, 0.0, Some(-1.0), false),
         ] {
-            assert_eq!(Position::new(lat, lon, acc).is_ok(), ok, "{lat} {lon} {acc:?}");
+            assert_eq!(
+                Position::new(lat, lon, acc).is_ok(),
+                ok,
+                "{lat} {lon} {acc:?}"
+            );
         }
         assert!(Position::new(0.0, 0.0, None).unwrap().is_poor());
         assert!(!Position::new(0.0, 0.0, Some(4.0)).unwrap().is_poor());

@@ -197,13 +197,30 @@ mod tests {
             let json = serde_json::to_string(&state).unwrap();
             assert_eq!(json, format!("\"{}\"", state.code()));
         }
-        let open: Vec<_> = State::ALL.into_iter().filter(|s| s.open311_status() == "open").collect();
-        assert_eq!(open, [State::Received, State::Routed, State::Scheduled, State::InProgress]);
+        let open: Vec<_> = State::ALL
+            .into_iter()
+            .filter(|s| s.open311_status() == "open")
+            .collect();
+        assert_eq!(
+            open,
+            [
+                State::Received,
+                State::Routed,
+                State::Scheduled,
+                State::InProgress
+            ]
+        );
     }
 
     #[test]
     fn corrections_keep_the_state() {
-        assert_eq!(EventKind::CategoryCorrected.next_state(State::Scheduled), State::Scheduled);
-        assert_eq!(EventKind::Started.next_state(State::Scheduled), State::InProgress);
+        assert_eq!(
+            EventKind::CategoryCorrected.next_state(State::Scheduled),
+            State::Scheduled
+        );
+        assert_eq!(
+            EventKind::Started.next_state(State::Scheduled),
+            State::InProgress
+        );
     }
 }

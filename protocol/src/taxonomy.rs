@@ -107,7 +107,10 @@ pub enum TaxonomyError {
     #[error("unknown category {0}")]
     UnknownCategory(String),
     #[error("unknown sub-category {subcategory} in category {category}")]
-    UnknownSubcategory { category: String, subcategory: String },
+    UnknownSubcategory {
+        category: String,
+        subcategory: String,
+    },
     #[error("field {field}: {problem}")]
     Field { field: String, problem: String },
 }
@@ -139,7 +142,12 @@ impl Taxonomy {
 
     fn check(&self) -> Result<(), TaxonomyError> {
         let mut seen = std::collections::HashSet::new();
-        for code in self.services.iter().chain(&self.outside_bodies).map(|r| &r.code) {
+        for code in self
+            .services
+            .iter()
+            .chain(&self.outside_bodies)
+            .map(|r| &r.code)
+        {
             if !seen.insert(format!("r:{code}")) {
                 return Err(TaxonomyError::DuplicateCode(code.clone()));
             }
@@ -157,7 +165,10 @@ impl Taxonomy {
             let mut subs = std::collections::HashSet::new();
             for sub in &category.subcategories {
                 if !subs.insert(&sub.code) {
-                    return Err(TaxonomyError::DuplicateCode(format!("{}/{}", category.code, sub.code)));
+                    return Err(TaxonomyError::DuplicateCode(format!(
+                        "{}/{}",
+                        category.code, sub.code
+                    )));
                 }
             }
         }
@@ -170,7 +181,10 @@ impl Taxonomy {
 
     /// A service or an outside body by code.
     pub fn recipient(&self, code: &str) -> Option<&Recipient> {
-        self.services.iter().chain(&self.outside_bodies).find(|r| r.code == code)
+        self.services
+            .iter()
+            .chain(&self.outside_bodies)
+            .find(|r| r.code == code)
     }
 
     pub fn is_outside_body(&self, code: &str) -> bool {
@@ -199,7 +213,12 @@ impl Taxonomy {
         }
         let mut hits = Vec::new();
         for category in &self.categories {
-            let category_score = score(&query, &category.label_fr, &category.label_en, &category.keywords);
+            let category_score = score(
+                &query,
+                &category.label_fr,
+                &category.label_en,
+                &category.keywords,
+            );
             let mut best_sub = None;
             for sub in &category.subcategories {
                 let s = score(&query, &sub.label_fr, &sub.label_en, &sub.keywords);
@@ -208,16 +227,24 @@ impl Taxonomy {
                 }
             }
             match best_sub {
-                Some((sub, s)) if s >= category_score => {
-                    hits.push(SearchHit { category, subcategory: Some(sub), score: s })
-                }
-                _ if category_score > 0 => {
-                    hits.push(SearchHit { category, subcategory: None, score: category_score })
-                }
+                Some((sub, s)) if s >= category_score => hits.push(SearchHit {
+                    category,
+                    subcategory: Some(sub),
+                    score: s,
+                }),
+                _ if category_score > 0 => hits.push(SearchHit {
+                    category,
+                    subcategory: None,
+                    score: category_score,
+                }),
                 _ => {}
             }
         }
-        hits.sort_by(|a, b| b.score.cmp(&a.score).then(a.category.code.cmp(&b.category.code)));
+        hits.sort_by(|a, b| {
+            b.score
+                .cmp(&a.score)
+                .then(a.category.code.cmp(&b.category.code))
+        });
         hits
     }
 }
@@ -318,7 +345,11 @@ mod tests {
             let hits = taxonomy.search(query);
             let first = hits.first().unwrap_or_else(|| panic!("no hit for {query}"));
             assert_eq!(first.category.code, category, "{query}");
-            assert_eq!(first.subcategory.map(|s| s.code.as_str()), subcategory, "{query}");
+            assert_eq!(
+                first.subcategory.map(|s| s.code.as_str()),
+                subcategory,
+                "{query}"
+            );
         }
         assert!(taxonomy.search("zzzz").is_empty());
     }
@@ -331,6 +362,9 @@ mod tests {
             Taxonomy::from_json(&value.to_string()),
             Err(TaxonomyError::UnknownRecipient { .. })
         ));
-        assert!(matches!(Taxonomy::from_json("{"), Err(TaxonomyError::Json(_))));
+        assert!(matches!(
+            Taxonomy::from_json("{"),
+            Err(TaxonomyError::Json(_))
+        ));
     }
 }

@@ -20,7 +20,8 @@ pub fn normalize_tracking_code(typed: &str) -> Option<String> {
         .filter(|c| !c.is_whitespace() && *c != '-')
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    let valid = code.len() == TRACKING_CODE_LEN && code.bytes().all(|b| TRACKING_ALPHABET.contains(&b));
+    let valid =
+        code.len() == TRACKING_CODE_LEN && code.bytes().all(|b| TRACKING_ALPHABET.contains(&b));
     valid.then_some(code)
 }
 
@@ -33,8 +34,14 @@ mod tests {
         let code = tracking_code_from_bytes([0, 7, 30, 31, 200, 255, 99, 14]);
         assert_eq!(code.len(), 8);
         assert!(!code.contains(['0', 'O', '1', 'I', 'L']));
-        assert_eq!(normalize_tracking_code(&code.to_lowercase()), Some(code.clone()));
-        assert_eq!(normalize_tracking_code("ABCD-EFGH"), Some("ABCDEFGH".into()));
+        assert_eq!(
+            normalize_tracking_code(&code.to_lowercase()),
+            Some(code.clone())
+        );
+        assert_eq!(
+            normalize_tracking_code("ABCD-EFGH"),
+            Some("ABCDEFGH".into())
+        );
         assert_eq!(normalize_tracking_code("ABCDEFG0"), None);
         assert_eq!(normalize_tracking_code("ABC"), None);
     }
