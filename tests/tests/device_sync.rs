@@ -665,9 +665,23 @@ fn power_loss() {
     );
     let db = server.db();
     assert_eq!(count(&db, "SELECT COUNT(*) FROM requests"), n as i64);
-    assert_eq!(
-        count(&db, "SELECT COUNT(*) FROM requests WHERE incomplete = 1"),
-        0
+    let incomplete: Vec<(String, String, i64)> = db
+        .prepare(
+            "SELECT r.id, rp.sha256, (SELECT COUNT(*) FROM photos p WHERE p.sha256 = rp.sha256)
+             FROM requests r JOIN request_photos rp ON rp.request_id = r.id WHERE r.incomplete = 1",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let device_photos: Vec<Value> = incomplete
+        .iter()
+        .map(|(id, _, _)| device.status(id)["photos"].clone())
+        .collect();
+    assert!(
+        incomplete.is_empty(),
+        "incomplete on the server: {incomplete:?}; device: {device_photos:?}"
     );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM photos"), n as i64);
     let mut stmt = db.prepare("SELECT sha256 FROM photos").unwrap();
@@ -816,4 +830,35 @@ fn backlog_10k() {
         peak_kib > 0 && peak_kib < 300 * 1024,
         "server peak RSS {peak_kib} KiB"
     );
+}
+
+#[test]
+fn unknown_token_asks_to_re_enrol() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"));
+    let device = Device::new(&tmp.path().join("device"));
+    device.enroll(&server);
+    device.capture(&[], &[]);
+    {
+        let conn = rusqlite::Connection::open(device.dir.join("device.db")).unwrap();
+        conn.execute(
+            "UPDATE meta SET value = 'not-a-token' WHERE key = 'token'",
+            [],
+        )
+        .unwrap();
+    }
+    let output = device.run(&["sync"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("enrôlez-le à nouveau"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        device
+            .queue()
+            .iter()
+            .all(|row| field(row, "local_state") == "queued")
+    );
+    assert_eq!(count(&server.db(), "SELECT COUNT(*) FROM requests"), 0);
 }

@@ -404,8 +404,11 @@ impl Driver {
         let mut upload = None;
         if let Some(url) = row.upload_url.clone() {
             match self.head(&url).await {
-                Ok(Some(offset)) => upload = Some((url, offset)),
-                Ok(None) => {}
+                // A resumed upload whose bytes are all there proves nothing about the photo (the
+                // server may have been cut before verifying it): ask again through creation,
+                // which answers "complete" only for a photo the server holds.
+                Ok(Some(offset)) if offset < size => upload = Some((url, offset)),
+                Ok(_) => {}
                 Err(kind) => return Ok(failed(UploadFailure::Request(kind))),
             }
         }
