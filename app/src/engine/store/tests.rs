@@ -295,15 +295,42 @@ fn walks_enrolment_and_following() {
 
 #[test]
 fn migrations_are_valid_and_reopen_is_a_no_op() {
-    Migrations::from_directory(&MIGRATIONS_DIR).unwrap().validate().unwrap();
+    Migrations::from_directory(&MIGRATIONS_DIR)
+        .unwrap()
+        .validate()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut store = DeviceStore::open(dir.path()).unwrap();
     let incident = sample_incident(&store, true);
     store.queue_incident(&incident).unwrap();
     drop(store);
     let store = DeviceStore::open(dir.path()).unwrap();
-    let journal: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
-    let synchronous: i64 = store.conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
+    let journal: String = store
+        .conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    let synchronous: i64 = store
+        .conn
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .unwrap();
     assert_eq!((journal.as_str(), synchronous), ("wal", 2));
     assert_eq!(store.list_queue().unwrap().len(), 1);
+}
+
+#[test]
+fn a_walk_changed_after_its_push_stays_dirty() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = DeviceStore::open(dir.path()).unwrap();
+    store.start_walk("Balade", None, &[], Utc::now()).unwrap();
+    assert!(store.sync_snapshot().unwrap().has_dirty_walks);
+    let (_, walks) = store.claim_for_push(&[]).unwrap();
+    assert_eq!(walks.len(), 1);
+    // Ended while the push was in flight: the answer cleans the old body only.
+    store.end_walk(Utc::now()).unwrap();
+    store.mark_walks_pushed(&walks).unwrap();
+    assert!(store.sync_snapshot().unwrap().has_dirty_walks);
+    let (_, walks) = store.claim_for_push(&[]).unwrap();
+    assert!(walks[0].ended_at.is_some());
+    store.mark_walks_pushed(&walks).unwrap();
+    assert!(!store.sync_snapshot().unwrap().has_dirty_walks);
 }
