@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
-# Real-window test of the field app: a real `balade-sync serve` on a free loopback port, a real
-# `balade` window under Xvfb driven with xdotool (keys typed at full speed), checks through the
-# app's own database (`balade queue --json`) and screenshots of each screen.
+# Real-window test of the field app. A private Xvfb with a French keyboard (fr oss: every
+# French letter and sign is a real key, so `xdotool type --delay 0` never remaps a keycode on
+# the fly), a real `balade-sync serve` on a free loopback port with a temp data dir, enrolment,
+# then the real `balade` window driven with xdotool: category, sub-category, a French comment
+# typed at full speed, a photo path, a position (the address and nearby furniture are found
+# offline; the nearest bench is attached), save, queue, sync (F5), the operator schedules the
+# request, sync again, the incident screen shows the planned date. Checks go through the app's
+# own database (`balade queue --json`, `balade status --json`) and a screenshot of each screen.
 #   tests/window/run.sh            (builds debug binaries first; BALADE_NO_BUILD=1 to skip)
-# Screenshots go to $BALADE_ARTIFACTS (default ./ci-artifacts/screens). Exit non-zero on failure.
+#   BALADE_WINDOW_OFFLINE=1        capture part only, no server
+# Screenshots go to $BALADE_ARTIFACTS/screens (default ./ci-artifacts/screens). Exit non-zero
+# on failure. Every wait polls for a condition (generous limits for a loaded 2-core CI box).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
-
-if [[ -z "${BALADE_IN_XVFB:-}" ]]; then
-  export BALADE_IN_XVFB=1
-  exec xvfb-run -a -s "-screen 0 1024x768x24" "$0" "$@"
-fi
-
-ART="${BALADE_ARTIFACTS:-$ROOT/ci-artifacts/screens}"
+ART="${BALADE_ARTIFACTS:-$ROOT/ci-artifacts}/screens"
 mkdir -p "$ART"
 if [[ -z "${BALADE_NO_BUILD:-}" ]]; then
   cargo build -p balade-app -p balade-sync
 fi
-BIN="$ROOT/target/debug"
 WORK="$(mktemp -d)"
+# Private copies: the shared target/ may be rebuilt (e.g. without the UI feature) meanwhile.
+BIN="$WORK/bin"
+mkdir -p "$BIN"
+cp "$ROOT/target/debug/balade" "$ROOT/target/debug/balade-sync" "$BIN/"
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -27,98 +31,181 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; shot "failure"; exit 1; }
 shot() { /usr/bin/import -window root "$ART/$1.png" && echo "screenshot $ART/$1.png"; }
-wait_for() { # wait_for FILE PATTERN (up to 60 s)
-  for _ in $(seq 1 600); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  return 1
+fail() {
+  echo "FAIL: $*" >&2
+  shot "failure" || true
+  for log in "$WORK"/*.log; do echo "--- $log" >&2; tail -20 "$log" >&2 || true; done
+  exit 1
 }
+# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.2 s.
+wait_until() {
+  local limit="$1" what="$2"; shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    (( SECONDS < deadline )) || fail "timed out after ${limit}s waiting for: $what"
+    sleep 0.2
+  done
+}
+# Lets the webview paint after a key press before a screenshot (never used as a check).
+settle() { sleep "${1:-0.7}"; }
 
-# 1. server on a free port, enrolment (BALADE_WINDOW_OFFLINE=1: capture part only, no server)
+# 1. A private X server. -displayfd picks a free display atomically (xvfb-run -a races with
+# other X servers started at the same moment); -noreset keeps the keymap when the last client
+# disconnects (without it setxkbmap's map is thrown away as soon as setxkbmap exits).
+Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp -noreset 3>"$WORK/display" 2>"$WORK/xvfb.log" &
+PIDS+=($!)
+wait_until 30 "Xvfb display number" test -s "$WORK/display"
+export DISPLAY=":$(cat "$WORK/display")"
+wait_until 30 "Xvfb accepting clients" xdpyinfo
+setxkbmap fr oss
+setxkbmap -query >"$WORK/keymap.txt"
+xkbcomp -w0 "$DISPLAY" - >>"$WORK/keymap.txt" 2>/dev/null
+grep -q 'layout: *fr' "$WORK/keymap.txt" || fail "French keymap not active: $(setxkbmap -query)"
+grep -q 'eacute' "$WORK/keymap.txt" || fail "no é key in the keymap"
+
+COMMENT="Trou de 30 cm à côté du n° 12 — vélo tombé ; « très dangereux », Élodie l’a signalé à 8 h… œuvre 5 €"
+
+# 1b. Reference: the same text typed into xev (a plain X client) shows what xdotool delivers,
+# independently of the app.
+xev -event keyboard -name balade-keyref >"$WORK/xev.log" 2>&1 &
+XEV=$!
+REF_WID="$(timeout 60 xdotool search --sync --name '^balade-keyref$' | head -1)"
+[[ -n "$REF_WID" ]] || fail "xev window not found"
+timeout 10 xdotool windowfocus --sync "$REF_WID" 2>/dev/null || xdotool windowfocus "$REF_WID"
+xdotool type --delay 0 "$COMMENT"
+settle 0.5
+kill "$XEV"; wait "$XEV" 2>/dev/null || true
+TYPED_REF="$(awk '/^KeyPress/ {p=1} /^KeyRelease/ {p=0}
+  p && /XLookupString gives [1-9]/ {match($0, /"[^"]*"$/); printf "%s", substr($0, RSTART+1, RLENGTH-2)}' "$WORK/xev.log")"
+[[ "$TYPED_REF" == "$COMMENT" ]] || fail "xdotool itself lost characters (reference X client got: $TYPED_REF)"
+echo "reference X client received the comment intact (${#COMMENT} characters)"
+
+# 2. Server on a free port, enrolment.
 DEV="$WORK/device"
 if [[ -n "${BALADE_WINDOW_OFFLINE:-}" ]]; then
   URL="http://127.0.0.1:9"
 else
-"$BIN/balade-sync" serve --data "$WORK/server" --listen 127.0.0.1:0 >"$WORK/server.log" 2>&1 &
-PIDS+=($!)
-wait_for "$WORK/server.log" "listening on http://" || fail "server did not start: $(cat "$WORK/server.log")"
-URL="$(grep -o 'http://[0-9.:]*' "$WORK/server.log" | head -1)"
-CODE="$("$BIN/balade-sync" --data "$WORK/server" enroll --name fenetre | tail -1)"
-"$BIN/balade" --data "$DEV" --server "$URL" enroll "$CODE"
+  "$BIN/balade-sync" serve --data "$WORK/server" --listen 127.0.0.1:0 >"$WORK/server.log" 2>&1 &
+  PIDS+=($!)
+  wait_until 120 "server listening" grep -q "listening on http://" "$WORK/server.log"
+  URL="$(grep -o 'http://[0-9.:]*' "$WORK/server.log" | head -1)"
+  CODE="$("$BIN/balade-sync" --data "$WORK/server" enroll --name fenetre | tail -1)"
+  "$BIN/balade" --data "$DEV" --server "$URL" enroll "$CODE"
 fi
 
-# 2. the window
-"$BIN/balade" --data "$DEV" --server "$URL" >"$WORK/app.log" 2>&1 &
-PIDS+=($!)
-wait_for "$WORK/app.log" "balade-ui: first render" || fail "window never rendered: $(cat "$WORK/app.log")"
-WID="$(xdotool search --sync --onlyvisible --name "^Balade$" | head -1)"
-xdotool windowactivate "$WID" 2>/dev/null || xdotool windowfocus "$WID" 2>/dev/null || true
-sleep 1
-xdotool mousemove --window "$WID" 500 140 click 1   # the search box, top of the capture screen
-shot "01-capture"
+queue_has() { "$BIN/balade" --data "$DEV" queue --json >"$WORK/poll.json" && grep -q "$1" "$WORK/poll.json"; }
 
-# 3. capture: "trou" + Enter picks Nid-de-poule, comment at full speed, photo path, position
-# Non-ASCII: é, à, ç type reliably through xdotool under Xvfb; "°" and "—" were dropped by
-# xdotool's keysym remapping in a first run (not by the app), so they are left out.
-COMMENT="Trou profond devant le numero 12, roues de vélo prises a 30 cm : tres dangereux !"
+# 3. The window.
+"$BIN/balade" --data "$DEV" --server "$URL" >"$WORK/app.log" 2>&1 &
+APP=$!
+PIDS+=($APP)
+wait_until 180 "first render of the window" grep -q "balade-ui: first render" "$WORK/app.log"
+WID="$(timeout 60 xdotool search --sync --onlyvisible --name '^Balade$' | head -1)"
+[[ -n "$WID" ]] || fail "no visible window named Balade"
+# No window manager: give the window the keyboard focus directly.
+timeout 10 xdotool windowfocus --sync "$WID" 2>/dev/null || xdotool windowfocus "$WID"
+settle 1
+xdotool mousemove --window "$WID" 500 140 click 1   # the search box, top of the capture screen
+shot "01-capture-tiles"
+
+# 4. Capture: "trou" + Enter picks Nid-de-poule; comment at full speed; photo; position of a
+# city bench, so the address and the nearby bench are found offline; Alt+M attaches the bench.
+read -r BENCH_ID BENCH_LAT BENCH_LON < <(awk -F, '$1=="banc" {print $2, $4, $5; exit}' assets/furniture/la-rochelle-furniture.csv)
 PHOTO="$WORK/photo.jpg"
 /usr/bin/convert -size 640x480 xc:steelblue -fill white -draw "circle 320,240 320,100" "$PHOTO"
+# The form's draft file (written after each structural change) tells when the window has
+# taken a step, so the next key goes to a field that exists.
+draft_has() { grep -q "$1" "$DEV/ui-draft.json" 2>/dev/null; }
 xdotool type --delay 0 "trou"
 xdotool key Return
-sleep 0.5
+wait_until 60 "the pothole sub-category picked" draft_has '"subcategory": "nid_de_poule"'
+settle
 shot "02-details"
 xdotool key alt+c
 xdotool type --delay 0 "$COMMENT"
 xdotool key alt+p
 xdotool type --delay 0 "$PHOTO"
 xdotool key Return
+wait_until 60 "the photo in the form" draft_has '"path": ".*photo.jpg"'
 xdotool key alt+l
-xdotool type --delay 0 "46.1591, -1.1517"
+xdotool type --delay 0 "$BENCH_LAT, $BENCH_LON"
 xdotool key Return
-sleep 0.5
+wait_until 60 "the nearby bench suggested" draft_has "\"id\": \"$BENCH_ID\""
+settle
+xdotool key alt+m
+wait_until 60 "the bench attached" draft_has '"asset": {'
+settle
 shot "03-filled"
 xdotool key ctrl+Return
-sleep 1
+wait_until 60 "the incident in the device store" queue_has nid_de_poule
+settle
 shot "04-saved"
 
-# 4. the app's own database has it, with every character typed
+# 5. The app's own database has it, every character typed, the address and the bench.
 "$BIN/balade" --data "$DEV" queue --json >"$WORK/queue.json"
-python3 - "$WORK/queue.json" "$COMMENT" <<'PY' || fail "queue check"
+ID="$(python3 - "$WORK/queue.json" "$COMMENT" <<'PY'
 import json, sys
 items = json.load(open(sys.argv[1]))
 items = items if isinstance(items, list) else items.get("items", items)
-text = json.dumps(items, ensure_ascii=False)
-assert sys.argv[2] in text, f"comment not found intact in queue: {text[:2000]}"
-assert "nid_de_poule" in text, text[:2000]
-print("queue ok:", len(items), "item(s)")
+assert len(items) == 1, items
+item = items[0]
+expected = sys.argv[2]
+if item["comment"] != expected:
+    got = item["comment"]
+    missing = [c for i, c in enumerate(expected) if i >= len(got) or got[i] != c][:10]
+    sys.exit(f"comment differs:\n  typed {expected!r}\n  saved {got!r}\n  first differences: {missing!r}")
+assert item["subcategory"] == "nid_de_poule", item
+assert item["local_state"] == "queued", item
+assert item["n_photos"] == 1, item
+print(item["id"])
+PY
+)" || fail "queue check"
+echo "queue ok: comment intact, incident $ID"
+python3 - "$DEV/device.db" "$ID" "$BENCH_ID" <<'PY' || fail "address/asset check"
+import json, sqlite3, sys
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+(body,) = db.execute("select body from incidents where id = ?", (sys.argv[2],)).fetchone()
+incident = json.loads(body)
+address, asset = incident.get("address"), incident.get("asset")
+assert address and "La Rochelle" in address["label"] and not address.get("edited"), body
+assert asset and asset["kind"] == "banc" and asset["id"] == sys.argv[3], asset
+assert incident.get("lambert93"), incident
+print("address found offline:", address["label"], "| asset:", asset["label"])
 PY
 xdotool key F3
-sleep 0.5
+settle
 shot "05-queue"
 
 if [[ -n "${BALADE_WINDOW_OFFLINE:-}" ]]; then echo "offline window test passed; screenshots in $ART"; exit 0; fi
 
-# 5. sync from the window (F5), then the operator schedules it, then sync again
+# 6. Sync from the window (F5) until the server's reference comes back.
 xdotool key F5
-for _ in $(seq 1 300); do
-  "$BIN/balade" --data "$DEV" queue --json | grep -q 'LR-' && break; sleep 0.2
-done
+wait_until 180 "a server reference after sync" queue_has '"reference": *"LR-'
 "$BIN/balade" --data "$DEV" queue --json >"$WORK/queue.json"
 REF="$(grep -o 'LR-[0-9]*-[0-9]*' "$WORK/queue.json" | head -1)"
-[[ -n "$REF" ]] || fail "no reference after sync: $(cat "$WORK/queue.json")"
-shot "06-synced"
-"$BIN/balade-sync" --data "$WORK/server" request schedule "$REF" --date 2026-06-15 --note "Équipe nord"
-xdotool key F5
-for _ in $(seq 1 300); do
-  "$BIN/balade" --data "$DEV" queue --json | grep -q '2026-06-15' && break; sleep 0.2
-done
-"$BIN/balade" --data "$DEV" queue --json | grep -q '2026-06-15' || fail "planned date not in the device DB"
+settle 1
+shot "06-queue-synced"
 
-# 6. open the incident screen (first row of the queue) and photograph the timeline
+# 7. The operator schedules it; sync again until the planned date reaches the device.
+PLANNED="$(date -d '+10 days' +%Y-%m-%d)"
+"$BIN/balade-sync" --data "$WORK/server" request schedule "$REF" --date "$PLANNED" --note "Équipe voirie nord"
+xdotool key F5
+wait_until 180 "planned date $PLANNED in the device DB" queue_has "\"planned_date\": *\"$PLANNED\""
+"$BIN/balade" --data "$DEV" status "$REF" --json >"$WORK/status.json"
+grep -q "$PLANNED" "$WORK/status.json" || fail "status --json lacks $PLANNED: $(cat "$WORK/status.json")"
+settle 1
+shot "07-queue-scheduled"
+
+# 8. Open the incident screen (Alt+O opens the first row) and photograph the timeline.
 xdotool key F3
-sleep 0.5
-xdotool mousemove --window "$WID" 400 260 click 1
-sleep 0.5
-shot "07-incident"
-for key in F1 F4 F6; do xdotool key "$key"; sleep 0.4; shot "08-screen-$key"; done
-echo "window test passed; screenshots in $ART"
+settle
+xdotool key alt+o
+settle 1
+shot "08-incident"
+xdotool key End   # the status timeline, below the details
+settle
+shot "08-incident-timeline"
+for key in F1 F4 F6; do xdotool key "$key"; settle; shot "09-screen-$key"; done
+kill -0 "$APP" || fail "the app exited"
+echo "window test passed ($REF planned $PLANNED); screenshots in $ART"

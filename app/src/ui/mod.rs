@@ -138,6 +138,25 @@ pub fn App() -> Element {
         // The street and furniture indexes load in the background once the screen is up.
         place::warm_up();
     });
+    // Keyboard shortcuts live on the root element: when a screen change removes the focused
+    // element, focus would fall to <body> and F-keys would stop reaching the handler. So after
+    // each screen change (except Capture, whose search box takes the focus) the root takes it.
+    let mut app_root: Signal<Option<std::rc::Rc<MountedData>>> = use_signal(|| None);
+    let current_screen = use_memo(move || model.read().screen);
+    use_effect(move || {
+        let screen = current_screen();
+        // A one-line message belongs to the screen it was shown on.
+        if model.peek().notice.is_some() {
+            model.write().notice = None;
+        }
+        if screen != Screen::Capture
+            && let Some(root) = app_root.peek().clone()
+        {
+            spawn(async move {
+                let _ = root.set_focus(true).await;
+            });
+        }
+    });
     let lang = model.read().lang();
     let screen = model.read().screen;
     let actions = use_actions();
@@ -162,6 +181,7 @@ pub fn App() -> Element {
     rsx! {
         style { {CSS} }
         div { class: "app", lang: lang.code(), tabindex: "-1", onkeydown,
+            onmounted: move |e| app_root.set(Some(e.data())),
             views::nav::NavBar {}
             if let Some(notice) = model.read().notice.clone() {
                 div { class: "notice", role: "status", "{notice}" }

@@ -260,7 +260,8 @@ fn AddressField() -> Element {
 /// Street furniture near the position, to attach as the incident's asset ("Banc n° 123").
 #[component]
 fn NearbyAssets() -> Element {
-    let mut model = use_model();
+    let model = use_model();
+    let backend = use_backend();
     let m = model.read();
     let lang = m.lang();
     let nearby = m.capture.nearby.clone();
@@ -285,9 +286,16 @@ fn NearbyAssets() -> Element {
                     "data-testid": tid("nearby-asset"),
                     "data-code": "{item.asset.kind}:{item.asset.id}",
                     "aria-pressed": if chosen.as_ref() == Some(&item.asset) { "true" } else { "false" },
+                    // Alt+M attaches the nearest one from the keyboard.
+                    accesskey: if idx == 0 { "m" } else { "" },
                     onclick: {
                         let is_chosen = chosen.as_ref() == Some(&item.asset);
-                        move |_| model.write().capture.choose_asset((!is_chosen).then_some(idx))
+                        let backend = backend.clone();
+                        let mut model = model;
+                        move |_| {
+                            model.write().capture.choose_asset((!is_chosen).then_some(idx));
+                            keep_draft(&backend, model);
+                        }
                     },
                     "{item.asset.label} · {item.distance_m:.0} m"
                 }

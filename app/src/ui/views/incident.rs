@@ -59,7 +59,15 @@ pub fn IncidentScreen(id: uuid::Uuid) -> Element {
             dd { "{incident.position.lat:.5}, {incident.position.lon:.5}" }
             if let Some(address) = incident.address.as_ref() {
                 dt { {tx(lang, "Adresse", "Address")} }
-                dd { "{address.label}" }
+                dd { "data-testid": tid("incident-address"), "{address.label}" }
+            }
+            if let Some(asset) = incident.asset.as_ref() {
+                dt { {tx(lang, "Mobilier concerné", "Street furniture")} }
+                dd { "data-testid": tid("incident-asset"), "{asset.label}" }
+            }
+            if let Some(xy) = incident.lambert93 {
+                dt { "Lambert-93" }
+                dd { class: "muted", "x {xy.x:.0} m, y {xy.y:.0} m" }
             }
             if !incident.comment.is_empty() {
                 dt { {tx(lang, "Commentaire", "Comment")} }

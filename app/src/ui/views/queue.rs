@@ -66,15 +66,15 @@ pub fn QueueScreen() -> Element {
                     span { class: "kind", "{draft_label}" }
                 }
             }
-            for row in rows {
-                QueueItem { key: "{row.incident.id}", row }
+            for (idx, row) in rows.into_iter().enumerate() {
+                QueueItem { key: "{row.incident.id}", row, first: idx == 0 }
             }
         }
     }
 }
 
 #[component]
-fn QueueItem(row: QueueRow) -> Element {
+fn QueueItem(row: QueueRow, first: bool) -> Element {
     let mut model = use_model();
     let backend = crate::ui::use_backend();
     let m = model.read();
@@ -83,12 +83,24 @@ fn QueueItem(row: QueueRow) -> Element {
     drop(m);
     let id = row.incident.id;
     let public = row.public_state();
+    let open = move || {
+        backend.mark_read(id);
+        model.write().open_incident(id);
+    };
+    let mut open_on_key = open.clone();
+    let mut open_on_click = open;
     rsx! {
+        // A row opens with a click, or from the keyboard: Tab then Enter, Alt+O for the first.
         li { class: if row.unread { "queue-row unread" } else { "queue-row" },
             "data-testid": tid("queue-row"),
-            onclick: move |_| {
-                backend.mark_read(id);
-                model.write().open_incident(id);
+            tabindex: "0",
+            role: "button",
+            accesskey: if first { "o" } else { "" },
+            onclick: move |_| open_on_click(),
+            onkeydown: move |e| {
+                if e.key() == Key::Enter {
+                    open_on_key();
+                }
             },
             span { class: "state state-{row.local_state.css()}", {row.local_state.label(lang)} }
             span { class: "kind", "{kind}" }
