@@ -834,3 +834,55 @@ async fn an_empty_upload_is_refused_at_creation() {
         "no partial file for a refused upload"
     );
 }
+
+/// The server stopped after saving "all bytes received" but before verifying and moving the file
+/// (or the client vanished at that moment): the next HEAD or PATCH finishes the upload, so the
+/// photo is counted instead of staying "complete" but absent.
+#[tokio::test]
+async fn a_complete_but_unfinished_upload_is_finished_on_the_next_head() {
+    let server = TestServer::start().await;
+    let token = server.device().await;
+    let bytes = photo_bytes(48_000, 7);
+    let sha = photo_ref(&bytes).sha256;
+    let created = tus_create(&server.http, &server.base, &token, &sha, bytes.len()).await;
+    assert_eq!(created.status(), 201);
+    let location = header(&created, "location");
+    let id = location.rsplit('/').next().unwrap().to_string();
+    // What a crash between the offset update and the finishing step leaves behind.
+    std::fs::write(
+        server.data_dir().join("uploads").join(format!("{id}.part")),
+        &bytes,
+    )
+    .unwrap();
+    let conn = rusqlite::Connection::open(server.data_dir().join("balade.db")).unwrap();
+    conn.execute(
+        "UPDATE uploads SET \"offset\" = ?2 WHERE id = ?1",
+        rusqlite::params![id, bytes.len() as i64],
+    )
+    .unwrap();
+    let stored = server.data_dir().join("photos").join(&sha[..2]).join(&sha);
+    assert!(!stored.exists());
+    let head = server
+        .http
+        .head(server.url(&location))
+        .bearer_auth(&token)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(header(&head, "upload-offset"), bytes.len().to_string());
+    assert_eq!(
+        std::fs::read(&stored).unwrap(),
+        bytes,
+        "finished and moved into place"
+    );
+    let photos: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM photos WHERE sha256 = ?1",
+            [&sha],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(photos, 1);
+}

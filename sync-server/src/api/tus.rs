@@ -348,6 +348,11 @@ pub async fn head(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let upload = load_upload(&state, auth.device_id, &id).await?;
+    // A complete upload whose finishing step never ran (server killed in between) is finished
+    // now, unless a PATCH is working on it at this moment.
+    if let Some(_guard) = BusyGuard::claim(&upload.id) {
+        finish_if_complete(&state, &upload).await?;
+    }
     let mut headers = HeaderMap::new();
     headers.insert("upload-offset", HeaderValue::from(upload.offset));
     headers.insert("upload-length", HeaderValue::from(upload.length));
@@ -362,6 +367,17 @@ fn busy() -> &'static Mutex<HashSet<String>> {
 }
 
 struct BusyGuard(String);
+
+impl BusyGuard {
+    /// Marks the upload busy, or `None` when another request already works on it.
+    fn claim(id: &str) -> Option<BusyGuard> {
+        let inserted = busy()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_string());
+        inserted.then(|| BusyGuard(id.to_string()))
+    }
+}
 
 impl Drop for BusyGuard {
     fn drop(&mut self) {
@@ -435,17 +451,12 @@ pub async fn patch(
         })?;
     let expected_checksum = parse_chunk_checksum(&headers)?;
     check_id(&id)?;
-    if !busy()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(id.clone())
-    {
+    let Some(_guard) = BusyGuard::claim(&id) else {
         return Err(offset_mismatch(
             "Envoi déjà en cours pour cet identifiant",
             "upload is busy",
         ));
-    }
-    let _guard = BusyGuard(id.clone());
+    };
     let upload = load_upload(&state, auth.device_id, &id).await?;
     if client_offset != upload.offset {
         return Err(offset_mismatch(
@@ -454,6 +465,7 @@ pub async fn patch(
         ));
     }
     if upload.offset == upload.length {
+        finish_if_complete(&state, &upload).await?;
         return Ok(patched(upload.offset));
     }
     let path = part_path(&state.data_dir, &upload.id);
@@ -531,9 +543,29 @@ pub async fn patch(
         return Err(failure);
     }
     if new_offset == upload.length {
-        finish(&state, &upload).await?;
+        finish_detached(&state, &upload).await?;
     }
     Ok(patched(new_offset))
+}
+
+/// Runs [`finish`] in its own task: if the client disconnects, axum drops the handler's future,
+/// but the verification and the move into place still run to the end (otherwise the offset says
+/// "complete" while the photo was never counted).
+async fn finish_detached(state: &AppState, upload: &Upload) -> Result<(), ApiError> {
+    let (state, upload) = (state.clone(), upload.clone());
+    tokio::spawn(async move { finish(&state, &upload).await })
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// Finishes an upload whose bytes are all stored but whose partial file is still there (the
+/// server stopped between saving the offset and finishing). Caller holds the busy guard.
+async fn finish_if_complete(state: &AppState, upload: &Upload) -> Result<(), ApiError> {
+    let part = part_path(&state.data_dir, &upload.id);
+    if upload.offset == upload.length && tokio::fs::try_exists(&part).await.unwrap_or(false) {
+        finish_detached(state, upload).await?;
+    }
+    Ok(())
 }
 
 fn offset_mismatch(fr: &str, en: &str) -> ApiError {
