@@ -69,7 +69,10 @@ pub fn describe(position: &Position) -> Place {
         .within(position, NEARBY_ASSET_RADIUS_M)
         .into_iter()
         .take(MAX_NEARBY_ASSETS)
-        .map(|hit| NearbyAsset { asset: hit.asset.to_asset_ref(), distance_m: hit.distance_m })
+        .map(|hit| NearbyAsset {
+            asset: hit.asset.to_asset_ref(),
+            distance_m: hit.distance_m,
+        })
         .collect();
     Place {
         address: street_index().nearest_within(position, MAX_STREET_DISTANCE_M),
@@ -93,16 +96,31 @@ mod tests {
     #[test]
     fn a_position_in_la_rochelle_gets_a_street_lambert_and_nearby_furniture() {
         // The first bench of the shipped file: there is furniture there by construction.
-        let bench = furniture_index().assets().iter().find(|a| a.kind == "banc").unwrap().clone();
+        let bench = furniture_index()
+            .assets()
+            .iter()
+            .find(|a| a.kind == "banc")
+            .unwrap()
+            .clone();
         let place = describe(&bench.position);
         let address = place.address.expect("a street near a city bench");
-        assert!(address.label.contains("La Rochelle") || address.street.is_some(), "{address:?}");
+        assert!(
+            address.label.contains("La Rochelle") || address.street.is_some(),
+            "{address:?}"
+        );
         assert!(address.distance_m.unwrap() <= MAX_STREET_DISTANCE_M);
         assert_eq!(place.nearby[0].asset, bench.to_asset_ref());
-        assert!(place.nearby[0].asset.label.starts_with("Banc"), "{:?}", place.nearby[0]);
+        assert!(
+            place.nearby[0].asset.label.starts_with("Banc"),
+            "{:?}",
+            place.nearby[0]
+        );
         let xy = place.lambert93.unwrap();
         // La Rochelle is around x 380 km, y 6 570 km in Lambert-93.
-        assert!((370_000.0..390_000.0).contains(&xy.x) && (6_560_000.0..6_580_000.0).contains(&xy.y), "{xy:?}");
+        assert!(
+            (370_000.0..390_000.0).contains(&xy.x) && (6_560_000.0..6_580_000.0).contains(&xy.y),
+            "{xy:?}"
+        );
         assert!(place.poor_accuracy, "no accuracy given counts as poor");
     }
 

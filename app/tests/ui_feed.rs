@@ -1,0 +1,130 @@
+//! The queue and incident screens on what the real device store made of a push answer and a
+//! feed page (the same `DeviceStore::apply_push` / `apply_feed_page` the sync client calls),
+//! not on rows built by hand: capture in the UI (with the address and bench found offline),
+//! acknowledge, apply the operator's events twice, restart the app, read the screens.
+
+mod ui_support;
+
+use balade_app::engine::store::{DeviceStore, RecordDecision};
+use balade_protocol::envelope::FeedPage;
+use balade_protocol::status::{EventKind, State, StatusEvent};
+use dioxus::prelude::Key;
+use ui_support::Harness;
+
+fn event(seq: i64, id: uuid::Uuid, kind: EventKind, state: State) -> StatusEvent {
+    StatusEvent {
+        seq,
+        incident_id: id,
+        kind,
+        state,
+        at: "2026-05-02T09:00:00Z".parse().unwrap(),
+        reference: "LR-2026-000007".into(),
+        service: Some("Service Voirie".into()),
+        outside_body: None,
+        note: None,
+        planned_date: None,
+        reason: None,
+        duplicate_of: None,
+        category: None,
+        subcategory: None,
+        address: None,
+    }
+}
+
+#[test]
+fn a_feed_page_applied_by_the_store_shows_as_received_scheduled_and_unread() {
+    let bench = balade_protocol::geo::furniture::la_rochelle()
+        .assets()
+        .iter()
+        .find(|a| a.kind == "banc")
+        .unwrap()
+        .clone();
+    let mut h = Harness::new();
+    h.input("search", "trou");
+    h.key("search", Key::Enter, false);
+    h.input("comment", "Trou de 30 cm à côté du banc — vélo tombé");
+    h.input(
+        "position",
+        &format!("{}, {}", bench.position.lat, bench.position.lon),
+    );
+    h.key("position", Key::Enter, false);
+    let html = h.html();
+    assert!(
+        html.contains("La Rochelle") && html.contains("Lambert-93 x"),
+        "address and Lambert-93 shown: {html}"
+    );
+    h.click_code("nearby-asset", &format!("banc:{}", bench.id));
+    h.click("save");
+
+    // The sync client's store calls: claim, acknowledge, then the feed page (twice: harmless).
+    let mut store = DeviceStore::open(h.dir.path()).unwrap();
+    let id = store.list_queue().unwrap()[0].id;
+    store.claim_for_push(&[id]).unwrap();
+    store
+        .apply_push(&[RecordDecision::Acknowledge {
+            id,
+            reference: Some("LR-2026-000007".into()),
+            tracking_code: Some("TR2QFBZZ".into()),
+            missing_photos: vec![],
+        }])
+        .unwrap();
+    let mut scheduled = event(3, id, EventKind::Scheduled, State::Scheduled);
+    scheduled.planned_date = Some("2026-06-15".parse().unwrap());
+    scheduled.note = Some("Équipe voirie secteur nord".into());
+    let page = FeedPage {
+        protocol: balade_protocol::PROTOCOL_VERSION,
+        events: vec![
+            event(1, id, EventKind::Received, State::Received),
+            event(2, id, EventKind::Routed, State::Routed),
+            scheduled,
+        ],
+        next_cursor: 3,
+        has_more: false,
+        taxonomy_version: store.taxonomy().version.clone(),
+    };
+    assert_eq!(store.apply_feed_page(&page).unwrap(), 3);
+    assert_eq!(
+        store.apply_feed_page(&page).unwrap(),
+        0,
+        "a page applied twice changes nothing"
+    );
+    drop(store);
+
+    // Restart the app on the same data directory: everything below comes from the store.
+    let Harness { dir, .. } = h;
+    let mut h = Harness::in_dir(dir);
+    h.click("nav-queue");
+    let html = h.html();
+    assert!(
+        html.contains("reçu") && html.contains("Programmé"),
+        "{html}"
+    );
+    assert!(
+        html.contains("LR-2026-000007") && html.contains("queue-row unread"),
+        "{html}"
+    );
+    h.click("queue-row");
+    let html = h.html();
+    assert!(
+        html.contains("15/06/2026") && html.contains("intervention prévue le 15/06/2026"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Transmis à Service Voirie") && html.contains("Équipe voirie secteur nord"),
+        "{html}"
+    );
+    assert!(html.contains("TR2QFBZZ"), "{html}");
+    assert!(
+        html.contains(&bench.to_asset_ref().label),
+        "the attached bench: {html}"
+    );
+    assert!(
+        html.contains("Trou de 30 cm à côté du banc — vélo tombé"),
+        "{html}"
+    );
+    let store = DeviceStore::open(h.dir.path()).unwrap();
+    assert!(
+        !store.list_queue().unwrap()[0].unread,
+        "opening the incident marks it read in the store"
+    );
+}
