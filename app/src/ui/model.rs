@@ -119,13 +119,11 @@ pub struct SyncView {
 impl SyncView {
     /// Progress 0..=100 weighting bytes when there are any, else items.
     pub fn percent(&self) -> u64 {
-        if self.bytes_total > 0 {
-            (self.bytes_done * 100 / self.bytes_total).min(100)
-        } else if self.items_total > 0 {
-            (self.items_done * 100 / self.items_total).min(100)
-        } else {
-            0
-        }
+        (self.bytes_done * 100)
+            .checked_div(self.bytes_total)
+            .or_else(|| (self.items_done * 100).checked_div(self.items_total))
+            .unwrap_or(0)
+            .min(100)
     }
 }
 
