@@ -47,6 +47,17 @@ wait_until() {
     sleep 0.2
   done
 }
+# press_until KEY SECONDS DESCRIPTION COMMAND...: presses KEY, then again every 15 s while
+# COMMAND fails (a key sent while the window is still busy re-rendering can find no target).
+press_until() {
+  local key="$1" limit="$2" what="$3"; shift 3
+  local deadline=$((SECONDS + limit)) next=0
+  until "$@" >/dev/null 2>&1; do
+    (( SECONDS < deadline )) || fail "timed out after ${limit}s waiting for: $what"
+    if (( SECONDS >= next )); then xdotool key "$key"; next=$((SECONDS + 15)); fi
+    sleep 0.2
+  done
+}
 # Lets the webview paint after a key press before a screenshot (never used as a check).
 settle() { sleep "${1:-0.7}"; }
 
@@ -133,8 +144,7 @@ xdotool type --delay 0 "$BENCH_LAT, $BENCH_LON"
 xdotool key Return
 wait_until 60 "the nearby bench suggested" draft_has "\"id\": \"$BENCH_ID\""
 settle
-xdotool key alt+m
-wait_until 60 "the bench attached" draft_has '"asset": {'
+press_until alt+m 60 "the bench attached" draft_has '"asset": {'
 settle
 shot "03-filled"
 xdotool key ctrl+Return
@@ -180,8 +190,7 @@ shot "05-queue"
 if [[ -n "${BALADE_WINDOW_OFFLINE:-}" ]]; then echo "offline window test passed; screenshots in $ART"; exit 0; fi
 
 # 6. Sync from the window (F5) until the server's reference comes back.
-xdotool key F5
-wait_until 180 "a server reference after sync" queue_has '"reference": *"LR-'
+press_until F5 180 "a server reference after sync" queue_has '"reference": *"LR-'
 "$BIN/balade" --data "$DEV" queue --json >"$WORK/queue.json"
 REF="$(grep -o 'LR-[0-9]*-[0-9]*' "$WORK/queue.json" | head -1)"
 settle 1
@@ -190,17 +199,18 @@ shot "06-queue-synced"
 # 7. The operator schedules it; sync again until the planned date reaches the device.
 PLANNED="$(date -d '+10 days' +%Y-%m-%d)"
 "$BIN/balade-sync" --data "$WORK/server" request schedule "$REF" --date "$PLANNED" --note "Équipe voirie nord"
-xdotool key F5
-wait_until 180 "planned date $PLANNED in the device DB" queue_has "\"planned_date\": *\"$PLANNED\""
+press_until F5 180 "planned date $PLANNED in the device DB" queue_has "\"planned_date\": *\"$PLANNED\""
 "$BIN/balade" --data "$DEV" status "$REF" --json >"$WORK/status.json"
 grep -q "$PLANNED" "$WORK/status.json" || fail "status --json lacks $PLANNED: $(cat "$WORK/status.json")"
 settle 1
 shot "07-queue-scheduled"
 
 # 8. Open the incident screen (Alt+O opens the first row) and photograph the timeline.
+queue_has '"unread": *true' || fail "the planned date did not mark the incident unread"
 xdotool key F3
 settle
-xdotool key alt+o
+# Opening the incident marks it read in the store: that is how the script knows it is open.
+press_until alt+o 90 "the incident screen opened (unread cleared)" queue_has '"unread": *false'
 settle 1
 shot "08-incident"
 xdotool key End   # the status timeline, below the details
