@@ -71,3 +71,34 @@ fn a_draft_survives_the_app_being_closed() {
     assert!(html.contains("Voirie › Nid-de-poule"), "draft restored: {html}");
     assert_eq!(reopened.backend.snapshot().draft.unwrap().comment, "commencé avant la coupure");
 }
+
+#[test]
+fn a_position_in_town_fills_the_address_and_a_nearby_bench_can_be_attached_and_detached() {
+    let bench = balade_protocol::geo::furniture::la_rochelle()
+        .assets()
+        .iter()
+        .find(|a| a.kind == "banc")
+        .unwrap()
+        .clone();
+    let code = format!("banc:{}", bench.id);
+    let mut h = Harness::new();
+    h.input("search", "trou");
+    h.key("search", Key::Enter, false);
+    h.input("position", &format!("{}, {}", bench.position.lat, bench.position.lon));
+    h.key("position", Key::Enter, false);
+    let html = h.html();
+    assert!(html.contains("Rue la plus proche") && html.contains("17000 La Rochelle"), "{html}");
+    assert!(html.contains(&format!("{} · 0 m", bench.to_asset_ref().label)), "nearest bench offered: {html}");
+    // Attaching twice (a repeated key, a double tap) keeps it attached.
+    h.click_code("nearby-asset", &code);
+    h.click_code("nearby-asset", &code);
+    assert!(h.html().contains("chip chosen"), "{}", h.html());
+    h.click("asset-detach");
+    assert!(!h.html().contains("chip chosen"), "{}", h.html());
+    h.click_code("nearby-asset", &code);
+    h.click("save");
+    let row = &h.backend.snapshot().rows[0];
+    assert_eq!(row.incident.asset, Some(bench.to_asset_ref()));
+    let address = row.incident.address.clone().unwrap();
+    assert!(address.label.ends_with("17000 La Rochelle") && !address.edited, "{address:?}");
+}

@@ -144,7 +144,8 @@ xdotool type --delay 0 "$BENCH_LAT, $BENCH_LON"
 xdotool key Return
 wait_until 60 "the nearby bench suggested" draft_has "\"id\": \"$BENCH_ID\""
 settle
-press_until alt+m 60 "the bench attached" draft_has '"asset": {'
+# The form's own "asset" (top level, two-space indent), not the ones inside "nearby".
+press_until alt+m 60 "the bench attached" draft_has '^  "asset": {'
 settle
 shot "03-filled"
 xdotool key ctrl+Return

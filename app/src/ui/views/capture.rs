@@ -288,16 +288,30 @@ fn NearbyAssets() -> Element {
                     "aria-pressed": if chosen.as_ref() == Some(&item.asset) { "true" } else { "false" },
                     // Alt+M attaches the nearest one from the keyboard.
                     accesskey: if idx == 0 { "m" } else { "" },
+                    // Choosing is idempotent (a key repeat or a double tap does not undo it);
+                    // "Aucun" below detaches.
                     onclick: {
-                        let is_chosen = chosen.as_ref() == Some(&item.asset);
                         let backend = backend.clone();
                         let mut model = model;
                         move |_| {
-                            model.write().capture.choose_asset((!is_chosen).then_some(idx));
+                            model.write().capture.choose_asset(Some(idx));
                             keep_draft(&backend, model);
                         }
                     },
                     "{item.asset.label} · {item.distance_m:.0} m"
+                }
+            }
+            if chosen.is_some() {
+                button { class: "link small", "data-testid": tid("asset-detach"),
+                    onclick: {
+                        let backend = backend.clone();
+                        let mut model = model;
+                        move |_| {
+                            model.write().capture.choose_asset(None);
+                            keep_draft(&backend, model);
+                        }
+                    },
+                    {tx(lang, "Aucun", "None")}
                 }
             }
         }
