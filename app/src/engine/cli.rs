@@ -65,10 +65,12 @@ pub enum Command {
         /// Photo d'origine (répétable).
         #[arg(long = "photo")]
         photos: Vec<PathBuf>,
-        #[arg(long, allow_negative_numbers = true)]
-        lat: f64,
-        #[arg(long, allow_negative_numbers = true)]
-        lon: f64,
+        /// Latitude WGS84 ; sans --lat/--lon, la position GPS de la première photo (EXIF).
+        #[arg(long, allow_negative_numbers = true, requires = "lon")]
+        lat: Option<f64>,
+        /// Longitude WGS84.
+        #[arg(long, allow_negative_numbers = true, requires = "lat")]
+        lon: Option<f64>,
         /// Précision en mètres.
         #[arg(long)]
         accuracy: Option<f64>,
@@ -167,7 +169,12 @@ pub fn run(data: PathBuf, server: Option<String>, command: Command) -> anyhow::R
             accuracy,
             observed_at,
         } => {
-            let position = Position::new(lat, lon, accuracy).context("position invalide")?;
+            let position = match (lat, lon) {
+                (Some(lat), Some(lon)) => {
+                    Some(Position::new(lat, lon, accuracy).context("position invalide")?)
+                }
+                _ => None,
+            };
             let mut originals = Vec::new();
             for path in &photos {
                 originals.push(
@@ -180,11 +187,14 @@ pub fn run(data: PathBuf, server: Option<String>, command: Command) -> anyhow::R
                 subcategory,
                 comment,
                 position,
-                observed_at: observed_at.unwrap_or_else(Utc::now),
+                observed_at,
                 extra: Default::default(),
+                address: None,
+                asset: None,
                 photos: originals,
             };
             let incident = capture_incident(&mut store, input)?;
+            describe_capture(&incident);
             println!("{}", incident.id);
         }
         Command::Queue { json } => {
@@ -414,6 +424,28 @@ fn print_detail(detail: &IncidentDetail) {
             "    {}  {}  {note}",
             event.at.format("%d/%m/%Y %H:%M"),
             event.state.label_fr()
+        );
+    }
+}
+
+/// Tells the agent, on stderr, what was found offline for the new incident (stdout keeps only
+/// the id, for scripts): address, Lambert-93, accuracy warning, nearby street furniture.
+fn describe_capture(incident: &balade_protocol::incident::Incident) {
+    let found = crate::engine::place::describe(&incident.position);
+    match &incident.address {
+        Some(address) => eprintln!("Adresse : {}", address.label),
+        None => eprintln!("Adresse : aucune rue connue à proximité"),
+    }
+    if let Some(xy) = incident.lambert93 {
+        eprintln!("Lambert-93 : x = {:.2} m, y = {:.2} m", xy.x, xy.y);
+    }
+    if found.poor_accuracy {
+        eprintln!("Attention : précision de la position inconnue ou faible (> 30 m)");
+    }
+    for nearby in found.nearby.iter().take(3) {
+        eprintln!(
+            "Mobilier proche : {} ({:.0} m)",
+            nearby.asset.label, nearby.distance_m
         );
     }
 }

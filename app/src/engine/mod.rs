@@ -3,6 +3,7 @@
 pub mod capture;
 pub mod cli;
 pub mod photo;
+pub mod place;
 pub mod platform;
 pub mod store;
 pub mod sync_client;

@@ -11,9 +11,9 @@ use balade_protocol::envelope::TrackingView;
 use balade_protocol::incident::{Incident, Walk};
 use balade_protocol::taxonomy::Taxonomy;
 
-use crate::engine::photo::{PhotoOptions, prepare_photo};
+use crate::engine::capture::{prepare_photos, store_prepared_photos};
 use crate::engine::sync_client::{SharedStore, SyncOptions};
-use crate::engine::store::{DeviceStore, IncidentDetail, StoreError, write_atomically};
+use crate::engine::store::{DeviceStore, IncidentDetail, StoreError};
 use crate::ui::capture_form::{CaptureForm, PhotoPick};
 use crate::ui::i18n::Lang;
 use crate::ui::model::{FollowedCode, LocalState, QueueRow, Settings, SyncView};
@@ -177,22 +177,15 @@ impl Backend {
     /// Saves a captured incident: photos prepared (resized, metadata stripped) and written,
     /// then the incident queued in one transaction. After this returns it is in the queue.
     pub fn save_incident(&self, mut incident: Incident, photos: &[PhotoPick]) -> Result<(), BackendError> {
-        let mut store = self.store();
-        let mut refs = Vec::with_capacity(photos.len());
+        let mut originals = Vec::with_capacity(photos.len());
         for pick in photos {
-            let original = std::fs::read(&pick.path)
-                .map_err(|e| BackendError::Engine(format!("photo {} illisible : {e}", pick.path.display())))?;
-            let prepared = prepare_photo(&original, &PhotoOptions::default())
-                .map_err(|e| BackendError::Engine(e.message_fr()))?;
-            let photo_ref = store.store_photo(&prepared.jpeg, &prepared.photo_ref.mime)?;
-            let thumb = thumbnail_path(&store.photo_path(&photo_ref.sha256));
-            if !thumb.exists() {
-                write_atomically(&thumb, &prepared.thumbnail)
-                    .map_err(|source| BackendError::Write { path: thumb.clone(), source })?;
-            }
-            refs.push(photo_ref);
+            originals.push(std::fs::read(&pick.path).map_err(|e| {
+                BackendError::Engine(format!("photo {} illisible : {e}", pick.path.display()))
+            })?);
         }
-        incident.photos = refs;
+        let prepared = prepare_photos(&originals)?;
+        let mut store = self.store();
+        incident.photos = store_prepared_photos(&mut store, &prepared)?;
         store.queue_incident(&incident)?;
         drop(store);
         self.clear_draft();
@@ -356,9 +349,7 @@ fn file_size(path: &Path) -> u64 {
 }
 
 /// Where the small preview of a stored photo lives (written at capture).
-pub fn thumbnail_path(photo: &Path) -> PathBuf {
-    photo.with_extension("thumb.jpg")
-}
+pub use crate::engine::capture::thumbnail_path;
 
 /// One queue row from the store's detail of an incident.
 fn row_from_detail(detail: IncidentDetail) -> QueueRow {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::ui::i18n::{Lang, tx};
-use crate::ui::place::{self, NearbyAsset};
+use crate::engine::place::{self, NearbyAsset};
 
 /// One photo chosen for the incident: where it is and what it hashes to.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -11,7 +11,7 @@ pub mod backend;
 pub mod capture_form;
 pub mod i18n;
 pub mod model;
-pub mod place;
+
 pub mod views;
 
 use std::path::PathBuf;
@@ -136,7 +136,7 @@ pub fn App() -> Element {
     use_effect(|| {
         println!("{FIRST_RENDER_MARKER}");
         // The street and furniture indexes load in the background once the screen is up.
-        place::warm_up();
+        crate::engine::place::warm_up();
     });
     // Keyboard shortcuts live on the root element: when a screen change removes the focused
     // element, focus would fall to <body> and F-keys would stop reaching the handler. So after

@@ -531,7 +531,7 @@ fn PositionField() -> Element {
                 (Some(p), Some(o)) => rsx! {
                     "{p.lat:.5}, {p.lon:.5} "
                     span { class: "muted", "({o.label(lang)})" }
-                    if let Some(xy) = crate::ui::place::lambert93(&p) {
+                    if let Some(xy) = crate::engine::place::lambert93(&p) {
                         span { class: "muted small", "data-testid": tid("lambert93"),
                             " — Lambert-93 x {xy.x:.0} m, y {xy.y:.0} m"
                         }
