@@ -2,7 +2,6 @@
 //! when the device has no fix, the address comes from the city's street referential offline,
 //! Lambert-93 is derived, and a capture with no position at all is refused with nothing queued.
 
-#[allow(dead_code)]
 #[path = "photo_support/mod.rs"]
 mod photo_support;
 

@@ -9,13 +9,19 @@ use ui_support::{Harness, write_photo};
 #[test]
 fn searching_trou_then_saving_puts_a_pothole_in_the_queue_as_en_attente() {
     let mut h = Harness::new();
-    assert!(h.html().contains("Nouveau signalement"), "starts on the capture screen");
+    assert!(
+        h.html().contains("Nouveau signalement"),
+        "starts on the capture screen"
+    );
     h.input("search", "trou");
     let html = h.html();
     assert!(html.contains("Nid-de-poule"), "{html}");
     h.click_code("tile", "voirie");
     let html = h.html();
-    assert!(html.contains("Voirie › Nid-de-poule"), "tile picked category and sub-category: {html}");
+    assert!(
+        html.contains("Voirie › Nid-de-poule"),
+        "tile picked category and sub-category: {html}"
+    );
     h.input("comment", "Trou profond devant l'école, 30 cm");
     h.input("position", "46.1591, -1.1517");
     h.key("position", Key::Enter, false);
@@ -23,11 +29,18 @@ fn searching_trou_then_saving_puts_a_pothole_in_the_queue_as_en_attente() {
     h.click("save");
     let html = h.html();
     assert!(html.contains("Signalement enregistré"), "{html}");
-    assert!(html.contains("Rechercher"), "form reset to the tiles: {html}");
+    assert!(
+        html.contains("Rechercher"),
+        "form reset to the tiles: {html}"
+    );
     h.click("nav-queue");
     let html = h.html();
     assert!(html.contains("en attente"), "{html}");
-    assert!(html.contains("Trou profond devant l&#39;école, 30 cm") || html.contains("Trou profond devant l'école, 30 cm"), "{html}");
+    assert!(
+        html.contains("Trou profond devant l&#39;école, 30 cm")
+            || html.contains("Trou profond devant l'école, 30 cm"),
+        "{html}"
+    );
     assert!(html.contains("Voirie › Nid-de-poule"), "{html}");
 }
 
@@ -55,7 +68,10 @@ fn a_photo_path_is_attached_and_a_bad_path_is_explained() {
     h.input("photo-path", &photo.display().to_string());
     h.key("photo-path", Key::Enter, false);
     let html = h.html();
-    assert!(html.contains("data:image/jpeg;base64,"), "thumbnail shown: {html}");
+    assert!(
+        html.contains("data:image/jpeg;base64,"),
+        "thumbnail shown: {html}"
+    );
     assert!(!html.contains("Photo introuvable"), "{html}");
 }
 
@@ -68,8 +84,14 @@ fn a_draft_survives_the_app_being_closed() {
     let Harness { dir, .. } = h;
     let reopened = Harness::in_dir(dir);
     let html = reopened.html();
-    assert!(html.contains("Voirie › Nid-de-poule"), "draft restored: {html}");
-    assert_eq!(reopened.backend.snapshot().draft.unwrap().comment, "commencé avant la coupure");
+    assert!(
+        html.contains("Voirie › Nid-de-poule"),
+        "draft restored: {html}"
+    );
+    assert_eq!(
+        reopened.backend.snapshot().draft.unwrap().comment,
+        "commencé avant la coupure"
+    );
 }
 
 #[test]
@@ -84,11 +106,20 @@ fn a_position_in_town_fills_the_address_and_a_nearby_bench_can_be_attached_and_d
     let mut h = Harness::new();
     h.input("search", "trou");
     h.key("search", Key::Enter, false);
-    h.input("position", &format!("{}, {}", bench.position.lat, bench.position.lon));
+    h.input(
+        "position",
+        &format!("{}, {}", bench.position.lat, bench.position.lon),
+    );
     h.key("position", Key::Enter, false);
     let html = h.html();
-    assert!(html.contains("Rue la plus proche") && html.contains("17000 La Rochelle"), "{html}");
-    assert!(html.contains(&format!("{} · 0 m", bench.to_asset_ref().label)), "nearest bench offered: {html}");
+    assert!(
+        html.contains("Rue la plus proche") && html.contains("17000 La Rochelle"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("{} · 0 m", bench.to_asset_ref().label)),
+        "nearest bench offered: {html}"
+    );
     // Attaching twice (a repeated key, a double tap) keeps it attached.
     h.click_code("nearby-asset", &code);
     h.click_code("nearby-asset", &code);
@@ -100,5 +131,8 @@ fn a_position_in_town_fills_the_address_and_a_nearby_bench_can_be_attached_and_d
     let row = &h.backend.snapshot().rows[0];
     assert_eq!(row.incident.asset, Some(bench.to_asset_ref()));
     let address = row.incident.address.clone().unwrap();
-    assert!(address.label.ends_with("17000 La Rochelle") && !address.edited, "{address:?}");
+    assert!(
+        address.label.ends_with("17000 La Rochelle") && !address.edited,
+        "{address:?}"
+    );
 }

@@ -72,10 +72,21 @@ fn the_queue_shows_each_local_state_in_french() {
         m.screen = Screen::Queue;
     });
     let html = h.html();
-    for label in ["en attente", "envoi…", "reçu", "refusé…", "photos à envoyer", "Synchroniser maintenant", "jamais"] {
+    for label in [
+        "en attente",
+        "envoi…",
+        "reçu",
+        "refusé…",
+        "photos à envoyer",
+        "Synchroniser maintenant",
+        "jamais",
+    ] {
         assert!(html.contains(label), "{label} missing: {html}");
     }
-    assert!(html.contains("corrigez-la puis renvoyez"), "error says what to do: {html}");
+    assert!(
+        html.contains("corrigez-la puis renvoyez"),
+        "error says what to do: {html}"
+    );
 }
 
 #[test]
@@ -113,12 +124,18 @@ fn the_incident_timeline_shows_the_planned_date_and_the_refusal_reason() {
     let refused_id = refused.incident.id;
     let mut refusal = event(5, refused_id, EventKind::Refused, State::Refused);
     refusal.reason = Some("Domaine privé : contactez le syndic".into());
-    refused.timeline = vec![event(4, refused_id, EventKind::Received, State::Received), refusal];
+    refused.timeline = vec![
+        event(4, refused_id, EventKind::Received, State::Received),
+        refusal,
+    ];
     h.with_model(|m| {
         m.rows = vec![scheduled, refused];
         m.screen = Screen::Queue;
     });
-    assert!(h.html().contains("unread"), "news marked unread in the queue");
+    assert!(
+        h.html().contains("unread"),
+        "news marked unread in the queue"
+    );
     h.with_model(|m| m.open_incident(id));
     let html = h.html();
     assert!(html.contains("Reçu le 02/05/2026"), "{html}");
@@ -126,13 +143,19 @@ fn the_incident_timeline_shows_the_planned_date_and_the_refusal_reason() {
     assert!(html.contains("intervention prévue le 15/06/2026"), "{html}");
     assert!(html.contains("Équipe voirie secteur nord"), "{html}");
     assert!(html.contains("Programmé"), "{html}");
-    assert!(html.contains("ABCD2345") && html.contains("LR-2026-000123"), "{html}");
+    assert!(
+        html.contains("ABCD2345") && html.contains("LR-2026-000123"),
+        "{html}"
+    );
     h.with_model(|m| {
         assert!(!m.row(id).unwrap().unread, "opening marks read");
         m.open_incident(refused_id);
     });
     let html = h.html();
-    assert!(html.contains("Refusé — motif : Domaine privé : contactez le syndic"), "{html}");
+    assert!(
+        html.contains("Refusé — motif : Domaine privé : contactez le syndic"),
+        "{html}"
+    );
 }
 
 #[test]
@@ -142,13 +165,19 @@ fn switching_the_language_shows_english_labels_and_is_kept() {
     assert!(h.html().contains("Réglages"));
     h.change("lang", "en");
     let html = h.html();
-    assert!(html.contains("Settings") && html.contains("Server address") && html.contains("Queue"), "{html}");
+    assert!(
+        html.contains("Settings") && html.contains("Server address") && html.contains("Queue"),
+        "{html}"
+    );
     assert!(!html.contains("Adresse du serveur"), "{html}");
     h.click("nav-capture");
     assert!(h.html().contains("New report"), "{}", h.html());
     let Harness { dir, .. } = h;
     let reopened = Harness::in_dir(dir);
-    assert!(reopened.html().contains("New report"), "language kept after restart");
+    assert!(
+        reopened.html().contains("New report"),
+        "language kept after restart"
+    );
 }
 
 #[test]
@@ -156,12 +185,19 @@ fn a_walk_is_started_with_a_neighbourhood_and_summarised() {
     let mut h = Harness::new();
     h.click("nav-walk");
     let html = h.html();
-    assert!(html.contains("Villeneuve les Salines") && html.contains("Les Minimes"), "19 comités listed: {html}");
+    assert!(
+        html.contains("Villeneuve les Salines") && html.contains("Les Minimes"),
+        "19 comités listed: {html}"
+    );
     h.input("walk-title", "Balade de printemps");
     h.change("walk-neighbourhood", "Les Minimes");
     h.input("walk-participants", "Mme Martin, M. Durand");
     h.click("walk-start");
-    assert!(h.html().contains("Balade en cours : Balade de printemps"), "{}", h.html());
+    assert!(
+        h.html().contains("Balade en cours : Balade de printemps"),
+        "{}",
+        h.html()
+    );
     h.input("search", "trou");
     h.key("search", dioxus::prelude::Key::Enter, false);
     h.input("position", "46.15, -1.15");
@@ -171,13 +207,22 @@ fn a_walk_is_started_with_a_neighbourhood_and_summarised() {
     h.click("walk-end");
     let html = h.html();
     assert!(html.contains("Résumé — Balade de printemps"), "{html}");
-    assert!(html.contains("Les Minimes") && html.contains("Mme Martin, M. Durand"), "{html}");
-    assert!(html.contains("<td>Voirie</td><td>1</td>"), "count per category: {html}");
+    assert!(
+        html.contains("Les Minimes") && html.contains("Mme Martin, M. Durand"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>Voirie</td><td>1</td>"),
+        "count per category: {html}"
+    );
 }
 
 #[test]
 fn the_citizen_form_refuses_a_bad_code_and_follows_a_good_one() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let _inside = runtime.enter();
     let mut h = Harness::new();
     h.with_model(|m| m.settings.server = "http://127.0.0.1:9".into());
@@ -187,10 +232,16 @@ fn the_citizen_form_refuses_a_bad_code_and_follows_a_good_one() {
     run_until(&runtime, &mut h, |html| html.contains("Code invalide"));
     h.input("track-code", "abcd-2345");
     h.click("track-submit");
-    run_until(&runtime, &mut h, |html| html.contains("ABCD2345") && html.contains("serveur injoignable"));
+    run_until(&runtime, &mut h, |html| {
+        html.contains("ABCD2345") && html.contains("serveur injoignable")
+    });
     let reopened = balade_app::engine::store::DeviceStore::open(h.dir.path()).unwrap();
     let followed = reopened.followed().unwrap();
-    assert_eq!(followed.len(), 1, "only the valid code is kept: {followed:?}");
+    assert_eq!(
+        followed.len(),
+        1,
+        "only the valid code is kept: {followed:?}"
+    );
     assert_eq!(followed[0].0, "ABCD2345");
 }
 
@@ -202,7 +253,9 @@ fn run_until(runtime: &tokio::runtime::Runtime, h: &mut Harness, done: impl Fn(&
             return;
         }
         runtime.block_on(async {
-            let _ = tokio::time::timeout(std::time::Duration::from_millis(50), h.dom.wait_for_work()).await;
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_millis(50), h.dom.wait_for_work())
+                    .await;
         });
     }
     panic!("never reached: {}", h.html());

@@ -87,7 +87,10 @@ impl PhotoSource for FilePathPhotos {
         let trimmed = typed_path.trim().trim_matches('"').trim_matches('\'');
         let path = PathBuf::from(trimmed.strip_prefix("file://").unwrap_or(trimmed));
         if !std::fs::metadata(&path)?.is_file() {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a file",
+            ));
         }
         Ok(path)
     }
@@ -110,21 +113,34 @@ pub struct GpxReplay {
 
 impl GpxReplay {
     pub fn open(path: &Path) -> Result<GpxReplay, LocationError> {
-        let problem = |p: String| LocationError::Gpx { path: path.to_path_buf(), problem: p };
+        let problem = |p: String| LocationError::Gpx {
+            path: path.to_path_buf(),
+            problem: p,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| problem(e.to_string()))?;
         let points = parse_gpx_points(&text).map_err(problem)?;
-        Ok(GpxReplay { points, next: Mutex::new(0) })
+        Ok(GpxReplay {
+            points,
+            next: Mutex::new(0),
+        })
     }
 
     pub fn from_points(points: Vec<Position>) -> GpxReplay {
-        GpxReplay { points, next: Mutex::new(0) }
+        GpxReplay {
+            points,
+            next: Mutex::new(0),
+        }
     }
 }
 
 impl LocationSource for GpxReplay {
     fn current(&self) -> Result<(Position, PositionSourceKind), LocationError> {
         let mut next = self.next.lock().expect("gpx cursor");
-        let point = self.points.get(*next).copied().ok_or(LocationError::TrackEnded)?;
+        let point = self
+            .points
+            .get(*next)
+            .copied()
+            .ok_or(LocationError::TrackEnded)?;
         *next += 1;
         Ok((point, PositionSourceKind::GpxReplay))
     }
@@ -184,7 +200,9 @@ fn attribute(head: &str, name: &str) -> Option<f64> {
 /// GPS position written by the camera in a photo's EXIF, if any.
 pub fn exif_position(path: &Path) -> Option<Position> {
     let file = std::fs::File::open(path).ok()?;
-    let exif = exif::Reader::new().read_from_container(&mut std::io::BufReader::new(file)).ok()?;
+    let exif = exif::Reader::new()
+        .read_from_container(&mut std::io::BufReader::new(file))
+        .ok()?;
     let coordinate = |value_tag, ref_tag| -> Option<f64> {
         let field = exif.get_field(value_tag, exif::In::PRIMARY)?;
         let exif::Value::Rational(parts) = &field.value else {
@@ -194,8 +212,15 @@ pub fn exif_position(path: &Path) -> Option<Position> {
             return None;
         };
         let value = d.to_f64() + m.to_f64() / 60.0 + s.to_f64() / 3600.0;
-        let reference = exif.get_field(ref_tag, exif::In::PRIMARY)?.display_value().to_string();
-        Some(if reference.contains('S') || reference.contains('W') { -value } else { value })
+        let reference = exif
+            .get_field(ref_tag, exif::In::PRIMARY)?
+            .display_value()
+            .to_string();
+        Some(if reference.contains('S') || reference.contains('W') {
+            -value
+        } else {
+            value
+        })
     };
     let lat = coordinate(exif::Tag::GPSLatitude, exif::Tag::GPSLatitudeRef)?;
     let lon = coordinate(exif::Tag::GPSLongitude, exif::Tag::GPSLongitudeRef)?;
@@ -213,14 +238,21 @@ mod tests {
             <trkpt lon='-1.1520' lat='46.1595'/></trkseg></trk></gpx>"#;
         let replay = GpxReplay::from_points(parse_gpx_points(gpx).unwrap());
         let (first, kind) = replay.current().unwrap();
-        assert_eq!((first.lat, first.lon, kind), (46.1591, -1.1517, PositionSourceKind::GpxReplay));
+        assert_eq!(
+            (first.lat, first.lon, kind),
+            (46.1591, -1.1517, PositionSourceKind::GpxReplay)
+        );
         assert_eq!(replay.current().unwrap().0.lat, 46.1595);
         assert!(matches!(replay.current(), Err(LocationError::TrackEnded)));
     }
 
     #[test]
     fn bad_gpx_is_refused_with_a_reason() {
-        for bad in ["<html>", "<gpx></gpx>", r#"<gpx><trkpt lat="99" lon="0"/></gpx>"#] {
+        for bad in [
+            "<html>",
+            "<gpx></gpx>",
+            r#"<gpx><trkpt lat="99" lon="0"/></gpx>"#,
+        ] {
             assert!(parse_gpx_points(bad).is_err(), "{bad}");
         }
     }

@@ -12,18 +12,21 @@ use balade_protocol::incident::{Incident, Walk};
 use balade_protocol::taxonomy::Taxonomy;
 
 use crate::engine::capture::{prepare_photos, store_prepared_photos};
-use crate::engine::sync_client::{SharedStore, SyncOptions};
+use crate::engine::store::LocalState as StoreState;
 use crate::engine::store::{DeviceStore, IncidentDetail, StoreError};
+use crate::engine::sync_client::{SharedStore, SyncOptions};
 use crate::ui::capture_form::{CaptureForm, PhotoPick};
 use crate::ui::i18n::Lang;
 use crate::ui::model::{FollowedCode, LocalState, QueueRow, Settings, SyncView};
-use crate::engine::store::LocalState as StoreState;
 
 /// What can go wrong in a UI action; the message is French, for the user.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
     #[error("impossible d'écrire dans {path} : {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Engine(String),
     #[error("serveur injoignable ({0}) : vérifiez le réseau et l'adresse du serveur dans Réglages")]
@@ -80,8 +83,10 @@ impl From<StoreError> for BackendError {
 impl Backend {
     /// Opens the device data directory (created if needed) and its store.
     pub fn open(data_dir: PathBuf, server: Option<String>) -> Result<Backend, BackendError> {
-        std::fs::create_dir_all(&data_dir)
-            .map_err(|source| BackendError::Write { path: data_dir.clone(), source })?;
+        std::fs::create_dir_all(&data_dir).map_err(|source| BackendError::Write {
+            path: data_dir.clone(),
+            source,
+        })?;
         let store = DeviceStore::open(&data_dir)?;
         if let Some(server) = &server {
             store.set_server_url(server)?;
@@ -98,7 +103,10 @@ impl Backend {
     }
 
     fn store(&self) -> std::sync::MutexGuard<'_, DeviceStore> {
-        self.inner.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -109,7 +117,10 @@ impl Backend {
     pub fn current_position(
         &self,
     ) -> Result<
-        (balade_protocol::incident::Position, crate::engine::platform::PositionSourceKind),
+        (
+            balade_protocol::incident::Position,
+            crate::engine::platform::PositionSourceKind,
+        ),
         crate::engine::platform::LocationError,
     > {
         self.inner.location.current()
@@ -152,7 +163,11 @@ impl Backend {
             .followed()
             .unwrap_or_default()
             .into_iter()
-            .map(|(code, _)| FollowedCode { code, view: None, last_error: None })
+            .map(|(code, _)| FollowedCode {
+                code,
+                view: None,
+                last_error: None,
+            })
             .collect();
         let (last_success, last_error) = store.last_sync().unwrap_or((None, None));
         let storage_bytes = store
@@ -161,22 +176,41 @@ impl Backend {
             .unwrap_or(0)
             + file_size(&self.inner.data_dir.join(DRAFT_FILE));
         drop(store);
-        let last_error = if problems.is_empty() { last_error } else { Some(problems.join(" ; ")) };
+        let last_error = if problems.is_empty() {
+            last_error
+        } else {
+            Some(problems.join(" ; "))
+        };
         Snapshot {
             rows,
             walk,
-            past_walks: self.inner.last_ended_walk.lock().expect("walk lock").clone().into_iter().collect(),
+            past_walks: self
+                .inner
+                .last_ended_walk
+                .lock()
+                .expect("walk lock")
+                .clone()
+                .into_iter()
+                .collect(),
             settings,
             followed,
             draft: read_json::<CaptureForm>(&self.inner.data_dir.join(DRAFT_FILE)),
-            sync: SyncView { last_success, last_error, ..SyncView::default() },
+            sync: SyncView {
+                last_success,
+                last_error,
+                ..SyncView::default()
+            },
             storage_bytes,
         }
     }
 
     /// Saves a captured incident: photos prepared (resized, metadata stripped) and written,
     /// then the incident queued in one transaction. After this returns it is in the queue.
-    pub fn save_incident(&self, mut incident: Incident, photos: &[PhotoPick]) -> Result<(), BackendError> {
+    pub fn save_incident(
+        &self,
+        mut incident: Incident,
+        photos: &[PhotoPick],
+    ) -> Result<(), BackendError> {
         let mut originals = Vec::with_capacity(photos.len());
         for pick in photos {
             originals.push(std::fs::read(&pick.path).map_err(|e| {
@@ -213,7 +247,12 @@ impl Backend {
             let ended = store.end_walk(chrono::Utc::now())?;
             *self.inner.last_ended_walk.lock().expect("walk lock") = Some(ended);
         }
-        store.start_walk(&walk.title, walk.neighbourhood.as_deref(), &walk.participants, walk.started_at)?;
+        store.start_walk(
+            &walk.title,
+            walk.neighbourhood.as_deref(),
+            &walk.participants,
+            walk.started_at,
+        )?;
         Ok(())
     }
 
@@ -251,7 +290,10 @@ impl Backend {
     /// Writes the unsent part of the local queue as JSON and returns the path and the count.
     pub fn export_queue(&self) -> Result<(PathBuf, usize), BackendError> {
         let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-        let path = self.inner.data_dir.join(format!("export-file-{stamp}.json"));
+        let path = self
+            .inner
+            .data_dir
+            .join(format!("export-file-{stamp}.json"));
         let n = self.store().export_queue(&path)?;
         Ok((path, n))
     }
@@ -283,14 +325,24 @@ impl Backend {
                 ..SyncView::default()
             })
         };
-        let report = crate::engine::sync_client::run_sync(&self.inner.store, options, &mut on_progress)
-            .await
-            .map_err(|e| BackendError::Engine(e.to_string()))?;
+        let report =
+            crate::engine::sync_client::run_sync(&self.inner.store, options, &mut on_progress)
+                .await
+                .map_err(|e| BackendError::Engine(e.to_string()))?;
         match crate::engine::sync_client::report_error_fr(&report) {
-            Some(problem) if matches!(report.outcome, crate::engine::sync_machine::Outcome::Failed(_) | crate::engine::sync_machine::Outcome::ReEnrollRequired) => {
+            Some(problem)
+                if matches!(
+                    report.outcome,
+                    crate::engine::sync_machine::Outcome::Failed(_)
+                        | crate::engine::sync_machine::Outcome::ReEnrollRequired
+                ) =>
+            {
                 Err(BackendError::Engine(problem))
             }
-            _ => Ok(SyncView { last_success: Some(chrono::Utc::now()), ..SyncView::default() }),
+            _ => Ok(SyncView {
+                last_success: Some(chrono::Utc::now()),
+                ..SyncView::default()
+            }),
         }
     }
 
@@ -316,11 +368,19 @@ fn read_settings(path: &Path) -> Settings {
     let defaults = Settings::default();
     match read_json::<SettingsFile>(path) {
         Some(file) => Settings {
-            server: if file.server.is_empty() { defaults.server } else { file.server },
+            server: if file.server.is_empty() {
+                defaults.server
+            } else {
+                file.server
+            },
             photos_on_wifi_only: file.photos_on_wifi_only,
             lang: Lang::from_code(&file.lang),
             enrolled: false,
-            device_name: if file.device_name.is_empty() { defaults.device_name } else { file.device_name },
+            device_name: if file.device_name.is_empty() {
+                defaults.device_name
+            } else {
+                file.device_name
+            },
         },
         None => defaults,
     }
@@ -341,7 +401,10 @@ fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), 
         file.sync_all()?;
         std::fs::rename(&tmp, path)
     };
-    write().map_err(|source| BackendError::Write { path: path.to_path_buf(), source })
+    write().map_err(|source| BackendError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn file_size(path: &Path) -> u64 {
@@ -358,7 +421,9 @@ fn row_from_detail(detail: IncidentDetail) -> QueueRow {
         StoreState::Draft => LocalState::Draft,
         StoreState::Queued => LocalState::Pending,
         StoreState::Sending => LocalState::Sending,
-        StoreState::Acknowledged if item.n_photos_uploaded < item.n_photos => LocalState::Incomplete,
+        StoreState::Acknowledged if item.n_photos_uploaded < item.n_photos => {
+            LocalState::Incomplete
+        }
         StoreState::Acknowledged => LocalState::Received,
         StoreState::Frozen => LocalState::Refused,
     };
@@ -367,7 +432,11 @@ fn row_from_detail(detail: IncidentDetail) -> QueueRow {
         .iter()
         .map(|p| {
             let thumb = thumbnail_path(&p.path);
-            if thumb.exists() { thumb } else { p.path.clone() }
+            if thumb.exists() {
+                thumb
+            } else {
+                p.path.clone()
+            }
         })
         .collect();
     QueueRow {

@@ -10,8 +10,8 @@ use balade_protocol::taxonomy::{FieldKind, Taxonomy};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::ui::i18n::{Lang, tx};
 use crate::engine::place::{self, NearbyAsset};
+use crate::ui::i18n::{Lang, tx};
 
 /// One photo chosen for the incident: where it is and what it hashes to.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -36,13 +36,22 @@ impl PhotoPick {
     }
 
     pub fn photo_ref(&self) -> PhotoRef {
-        PhotoRef { sha256: self.sha256.clone(), size: self.size, mime: self.mime.clone() }
+        PhotoRef {
+            sha256: self.sha256.clone(),
+            size: self.size,
+            mime: self.mime.clone(),
+        }
     }
 }
 
 /// MIME type from a photo file's extension (JPEG when unknown: what cameras write).
 pub fn mime_for(path: &std::path::Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("png") => "image/png",
         Some("webp") => "image/webp",
         Some("heic") => "image/heic",
@@ -121,7 +130,9 @@ pub enum CaptureError {
     NoCategory,
     #[error("choisissez une sous-catégorie / choose a sub-category")]
     NoSubcategory,
-    #[error("position manquante : saisissez « latitude, longitude » ou ajoutez une photo géolocalisée / position missing")]
+    #[error(
+        "position manquante : saisissez « latitude, longitude » ou ajoutez une photo géolocalisée / position missing"
+    )]
     NoPosition,
     #[error("{0}")]
     Invalid(String),
@@ -204,14 +215,19 @@ impl CaptureForm {
         let text = text.trim();
         let value = match field.kind {
             _ if text.is_empty() => None,
-            FieldKind::Text | FieldKind::Choice => Some(serde_json::Value::String(text.to_string())),
+            FieldKind::Text | FieldKind::Choice => {
+                Some(serde_json::Value::String(text.to_string()))
+            }
             FieldKind::Number => text
                 .replace(',', ".")
                 .parse::<f64>()
                 .ok()
                 .and_then(serde_json::Number::from_f64)
                 .map(serde_json::Value::Number),
-            FieldKind::Boolean => Some(serde_json::Value::Bool(matches!(text, "true" | "on" | "oui"))),
+            FieldKind::Boolean => Some(serde_json::Value::Bool(matches!(
+                text,
+                "true" | "on" | "oui"
+            ))),
         };
         match value {
             Some(v) => self.extra.insert(field_code.to_string(), v),
@@ -239,7 +255,11 @@ impl CaptureForm {
         self.position_origin = Some(origin);
         let found = place::describe(&position);
         if !self.address_edited {
-            self.address = found.address.as_ref().map(|a| a.label.clone()).unwrap_or_default();
+            self.address = found
+                .address
+                .as_ref()
+                .map(|a| a.label.clone())
+                .unwrap_or_default();
             self.address_key = self.address_key.wrapping_add(1);
         }
         self.found_address = found.address;
@@ -259,7 +279,9 @@ impl CaptureForm {
 
     /// Attaches the nearby asset at `idx` (or detaches with `None` / an unknown index).
     pub fn choose_asset(&mut self, idx: Option<usize>) {
-        self.asset = idx.and_then(|i| self.nearby.get(i)).map(|n| n.asset.clone());
+        self.asset = idx
+            .and_then(|i| self.nearby.get(i))
+            .map(|n| n.asset.clone());
     }
 
     /// The address the incident will carry: the street found offline as is, or what the
@@ -271,7 +293,11 @@ impl CaptureForm {
         }
         match &self.found_address {
             Some(found) if found.label == label => Some(found.clone()),
-            _ => Some(Address { label: label.to_string(), edited: true, ..Address::default() }),
+            _ => Some(Address {
+                label: label.to_string(),
+                edited: true,
+                ..Address::default()
+            }),
         }
     }
 
@@ -283,7 +309,10 @@ impl CaptureForm {
         now: DateTime<Utc>,
     ) -> Result<Incident, CaptureError> {
         let category = self.category.clone().ok_or(CaptureError::NoCategory)?;
-        let subcategory = self.subcategory.clone().ok_or(CaptureError::NoSubcategory)?;
+        let subcategory = self
+            .subcategory
+            .clone()
+            .ok_or(CaptureError::NoSubcategory)?;
         let position = self.position.ok_or(CaptureError::NoPosition)?;
         let address = self.address_to_save();
         let incident = Incident {
@@ -310,7 +339,11 @@ impl CaptureForm {
     pub fn reset(&mut self) {
         let key = self.form_key.wrapping_add(1);
         let address_key = self.address_key.wrapping_add(1);
-        *self = CaptureForm { form_key: key, address_key, ..CaptureForm::default() };
+        *self = CaptureForm {
+            form_key: key,
+            address_key,
+            ..CaptureForm::default()
+        };
     }
 }
 
@@ -353,7 +386,10 @@ mod tests {
     #[test]
     fn searching_trou_offers_the_pothole_tile() {
         let taxonomy = balade_protocol::taxonomy::la_rochelle();
-        let form = CaptureForm { query: "trou".into(), ..CaptureForm::default() };
+        let form = CaptureForm {
+            query: "trou".into(),
+            ..CaptureForm::default()
+        };
         let tiles = form.tiles(&taxonomy, Lang::Fr);
         assert_eq!(tiles[0].label, "Nid-de-poule");
         assert_eq!(tiles[0].subcategory.as_deref(), Some("nid_de_poule"));
@@ -364,9 +400,15 @@ mod tests {
         let taxonomy = balade_protocol::taxonomy::la_rochelle();
         let mut form = CaptureForm::default();
         let now = Utc::now();
-        assert_eq!(form.to_incident(&taxonomy, None, now), Err(CaptureError::NoCategory));
+        assert_eq!(
+            form.to_incident(&taxonomy, None, now),
+            Err(CaptureError::NoCategory)
+        );
         form.pick(&taxonomy, "voirie", Some("nid_de_poule"));
-        assert_eq!(form.to_incident(&taxonomy, None, now), Err(CaptureError::NoPosition));
+        assert_eq!(
+            form.to_incident(&taxonomy, None, now),
+            Err(CaptureError::NoPosition)
+        );
         form.set_typed_position("46.16, -1.15").unwrap();
         let incident = form.to_incident(&taxonomy, None, now).unwrap();
         assert_eq!(incident.subcategory, "nid_de_poule");
@@ -385,25 +427,45 @@ mod tests {
         let mut form = CaptureForm::default();
         form.pick(&taxonomy, "voirie", Some("nid_de_poule"));
         form.set_position(bench.position, PositionOrigin::Typed);
-        let found = form.found_address.clone().expect("a street near a city bench");
+        let found = form
+            .found_address
+            .clone()
+            .expect("a street near a city bench");
         assert_eq!(form.address, found.label);
         assert_eq!(form.nearby[0].asset.id, bench.id);
         form.choose_asset(Some(0));
         let incident = form.to_incident(&taxonomy, None, Utc::now()).unwrap();
-        assert_eq!(incident.address, Some(found.clone()), "the street found offline is kept whole");
+        assert_eq!(
+            incident.address,
+            Some(found.clone()),
+            "the street found offline is kept whole"
+        );
         assert_eq!(incident.asset, Some(bench.to_asset_ref()));
 
         // A typed address wins, is marked edited, and a later position does not overwrite it.
         form.set_typed_address("12 rue Hoche");
         form.set_position(bench.position, PositionOrigin::Typed);
         assert_eq!(form.address, "12 rue Hoche");
-        let address = form.to_incident(&taxonomy, None, Utc::now()).unwrap().address.unwrap();
-        assert_eq!((address.label.as_str(), address.edited), ("12 rue Hoche", true));
+        let address = form
+            .to_incident(&taxonomy, None, Utc::now())
+            .unwrap()
+            .address
+            .unwrap();
+        assert_eq!(
+            (address.label.as_str(), address.edited),
+            ("12 rue Hoche", true)
+        );
 
         // Far away: no street, no furniture, the attached bench is dropped.
         let mut far = form.clone();
         far.address_edited = false;
-        far.set_position(Position::new(48.8566, 2.3522, None).unwrap(), PositionOrigin::Typed);
-        assert_eq!((far.address.as_str(), far.nearby.len(), far.asset.clone()), ("", 0, None));
+        far.set_position(
+            Position::new(48.8566, 2.3522, None).unwrap(),
+            PositionOrigin::Typed,
+        );
+        assert_eq!(
+            (far.address.as_str(), far.nearby.len(), far.asset.clone()),
+            ("", 0, None)
+        );
     }
 }

@@ -19,7 +19,11 @@ impl Lang {
     }
 
     pub fn from_code(code: &str) -> Lang {
-        if code.eq_ignore_ascii_case("en") { Lang::En } else { Lang::Fr }
+        if code.eq_ignore_ascii_case("en") {
+            Lang::En
+        } else {
+            Lang::Fr
+        }
     }
 }
 

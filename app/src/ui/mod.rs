@@ -37,7 +37,10 @@ pub fn neighbourhoods() -> Vec<String> {
     NEIGHBOURHOODS_CSV
         .lines()
         .skip(1)
-        .filter_map(|line| line.split_once(',').map(|(_, name)| name.trim().to_string()))
+        .filter_map(|line| {
+            line.split_once(',')
+                .map(|(_, name)| name.trim().to_string())
+        })
         .filter(|name| !name.is_empty())
         .collect()
 }
@@ -58,7 +61,10 @@ pub fn launch(data_dir: PathBuf, server: Option<String>) {
         .with_window(window)
         .with_menu(None)
         .with_disable_context_menu(true);
-    dioxus::LaunchBuilder::desktop().with_cfg(config).with_context(backend).launch(App);
+    dioxus::LaunchBuilder::desktop()
+        .with_cfg(config)
+        .with_context(backend)
+        .launch(App);
 }
 
 /// Network actions, run one at a time by the app's coroutine.
@@ -94,7 +100,16 @@ pub fn model_from(backend: &Backend) -> UiModel {
 
 /// Copies what the store says into the model, keeping the screen and the open form.
 pub fn apply_snapshot(model: &mut UiModel, snapshot: Snapshot) {
-    let Snapshot { rows, walk, past_walks, settings, followed, draft, sync, storage_bytes } = snapshot;
+    let Snapshot {
+        rows,
+        walk,
+        past_walks,
+        settings,
+        followed,
+        draft,
+        sync,
+        storage_bytes,
+    } = snapshot;
     // Keep unread flags and fetched tracking views the store does not know about yet.
     model.rows = rows;
     model.walk = walk;
@@ -247,7 +262,14 @@ async fn run_action(backend: &Backend, mut model: Signal<UiModel>, action: Actio
             match backend.follow(&typed) {
                 Ok(code) => {
                     if !model.read().followed.iter().any(|f| f.code == code) {
-                        model.write().followed.insert(0, FollowedCode { code, view: None, last_error: None });
+                        model.write().followed.insert(
+                            0,
+                            FollowedCode {
+                                code,
+                                view: None,
+                                last_error: None,
+                            },
+                        );
                     }
                     model.write().notice = None;
                 }
@@ -280,7 +302,12 @@ async fn run_action(backend: &Backend, mut model: Signal<UiModel>, action: Actio
 }
 
 async fn refresh_followed(backend: &Backend, mut model: Signal<UiModel>, server: &str) {
-    let codes: Vec<String> = model.read().followed.iter().map(|f| f.code.clone()).collect();
+    let codes: Vec<String> = model
+        .read()
+        .followed
+        .iter()
+        .map(|f| f.code.clone())
+        .collect();
     for code in codes {
         let result = backend.track(server, &code).await;
         let mut m = model.write();

@@ -215,7 +215,10 @@ impl UiModel {
 
     /// The incidents of a walk, newest first.
     pub fn walk_rows(&self, walk_id: Uuid) -> Vec<&QueueRow> {
-        self.rows.iter().filter(|r| r.incident.walk_id == Some(walk_id)).collect()
+        self.rows
+            .iter()
+            .filter(|r| r.incident.walk_id == Some(walk_id))
+            .collect()
     }
 
     /// Count per category label for a walk's printable summary, largest first.

@@ -34,7 +34,12 @@ impl Harness {
         dioxus::html::set_event_converter(Box::new(SerializedHtmlEventConverter));
         let backend = Backend::open(dir.path().to_path_buf(), None).unwrap();
         let dom = VirtualDom::new(balade_app::ui::App).with_root_context(backend.clone());
-        let mut harness = Harness { dom, backend, attributes: HashMap::new(), dir };
+        let mut harness = Harness {
+            dom,
+            backend,
+            attributes: HashMap::new(),
+            dir,
+        };
         let mutations = harness.dom.rebuild_to_vec();
         harness.scan(mutations);
         harness.settle();
@@ -43,12 +48,20 @@ impl Harness {
 
     fn scan(&mut self, mutations: Mutations) {
         for edit in mutations.edits {
-            if let Mutation::SetAttribute { name, value, id, .. } = edit {
-                let dioxus::core::AttributeValue::Text(text) = value else { continue };
+            if let Mutation::SetAttribute {
+                name, value, id, ..
+            } = edit
+            {
+                let dioxus::core::AttributeValue::Text(text) = value else {
+                    continue;
+                };
                 if name == "data-testid" {
                     self.attributes.insert(id, HashMap::new());
                 }
-                self.attributes.entry(id).or_default().insert(name.to_string(), text);
+                self.attributes
+                    .entry(id)
+                    .or_default()
+                    .insert(name.to_string(), text);
             }
         }
     }
@@ -71,30 +84,47 @@ impl Harness {
             .attributes
             .iter()
             .filter(|(_, attrs)| attrs.get("data-testid").map(String::as_str) == Some(test_id))
-            .filter(|(_, attrs)| code.is_none() || attrs.get("data-code").map(String::as_str) == code)
+            .filter(|(_, attrs)| {
+                code.is_none() || attrs.get("data-code").map(String::as_str) == code
+            })
             .map(|(id, _)| *id)
             .collect();
         found.sort_by_key(|id| id.0);
-        *found.last().unwrap_or_else(|| panic!("no element {test_id} {code:?}"))
+        *found
+            .last()
+            .unwrap_or_else(|| panic!("no element {test_id} {code:?}"))
     }
 
     fn send_json(&mut self, id: ElementId, name: &str, data: serde_json::Value) {
-        let json = serde_json::json!({"element": id.0, "name": name, "bubbles": true, "data": data});
+        let json =
+            serde_json::json!({"element": id.0, "name": name, "bubbles": true, "data": data});
         let event: HtmlEvent = serde_json::from_value(json).unwrap();
-        self.dom.runtime().handle_event(&event.name, Event::new(event.data.into_any(), event.bubbles), event.element);
+        self.dom.runtime().handle_event(
+            &event.name,
+            Event::new(event.data.into_any(), event.bubbles),
+            event.element,
+        );
         self.settle();
     }
 
     /// Types a whole value into an input (one `input` event, as the webview sends).
     pub fn input(&mut self, test_id: &str, value: &str) {
         let id = self.find(test_id, None);
-        self.send_json(id, "input", serde_json::json!({"value": value, "values": [], "valid": true}));
+        self.send_json(
+            id,
+            "input",
+            serde_json::json!({"value": value, "values": [], "valid": true}),
+        );
     }
 
     /// Commits a value (`change`: a select, or an input losing focus).
     pub fn change(&mut self, test_id: &str, value: &str) {
         let id = self.find(test_id, None);
-        self.send_json(id, "change", serde_json::json!({"value": value, "values": [], "valid": true}));
+        self.send_json(
+            id,
+            "change",
+            serde_json::json!({"value": value, "values": [], "valid": true}),
+        );
     }
 
     pub fn click(&mut self, test_id: &str) {
@@ -108,17 +138,34 @@ impl Harness {
     }
 
     fn click_id(&mut self, id: ElementId) {
-        let data = Rc::new(PlatformEventData::new(Box::new(SerializedMouseData::default())));
-        self.dom.runtime().handle_event("click", Event::new(data, true), id);
+        let data = Rc::new(PlatformEventData::new(Box::new(
+            SerializedMouseData::default(),
+        )));
+        self.dom
+            .runtime()
+            .handle_event("click", Event::new(data, true), id);
         self.settle();
     }
 
     pub fn key(&mut self, test_id: &str, key: Key, ctrl: bool) {
         let id = self.find(test_id, None);
-        let modifiers = if ctrl { Modifiers::CONTROL } else { Modifiers::empty() };
-        let data = SerializedKeyboardData::new(key, Code::Enter, Location::Standard, false, modifiers, false);
+        let modifiers = if ctrl {
+            Modifiers::CONTROL
+        } else {
+            Modifiers::empty()
+        };
+        let data = SerializedKeyboardData::new(
+            key,
+            Code::Enter,
+            Location::Standard,
+            false,
+            modifiers,
+            false,
+        );
         let data = Rc::new(PlatformEventData::new(Box::new(data)));
-        self.dom.runtime().handle_event("keydown", Event::new(data, true), id);
+        self.dom
+            .runtime()
+            .handle_event("keydown", Event::new(data, true), id);
         self.settle();
     }
 
@@ -139,7 +186,10 @@ impl Harness {
     /// Changes the model as the engine would after a sync (rows, events), then re-renders.
     pub fn with_model(&mut self, change: impl FnOnce(&mut balade_app::ui::model::UiModel)) {
         use dioxus::prelude::{ReadableExt, ScopeId, Signal, WritableExt, consume_context};
-        let mut model = self.dom.in_scope(ScopeId::APP, consume_context::<Signal<balade_app::ui::model::UiModel>>);
+        let mut model = self.dom.in_scope(
+            ScopeId::APP,
+            consume_context::<Signal<balade_app::ui::model::UiModel>>,
+        );
         self.dom.in_runtime(|| {
             let _ = model.peek();
             change(&mut model.write());

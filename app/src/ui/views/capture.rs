@@ -115,11 +115,23 @@ fn SubcategoryPicker() -> Element {
     let backend = use_backend();
     let m = model.read();
     let lang = m.lang();
-    let Some(category) = m.capture.category.as_deref().and_then(|c| m.taxonomy.category(c)).cloned() else {
+    let Some(category) = m
+        .capture
+        .category
+        .as_deref()
+        .and_then(|c| m.taxonomy.category(c))
+        .cloned()
+    else {
         return rsx! {};
     };
     drop(m);
-    let label = |fr: &str, en: &str| if lang == Lang::Fr { fr.to_string() } else { en.to_string() };
+    let label = |fr: &str, en: &str| {
+        if lang == Lang::Fr {
+            fr.to_string()
+        } else {
+            en.to_string()
+        }
+    };
     rsx! {
         h1 { "{category.emoji} " {label(&category.label_fr, &category.label_en)} }
         button { class: "link", "data-testid": tid("change-category"),
@@ -155,8 +167,16 @@ fn DetailsForm() -> Element {
     let m = model.read();
     let lang = m.lang();
     let form = m.capture.clone();
-    let kind = m.kind_label(form.category.as_deref().unwrap_or(""), form.subcategory.as_deref().unwrap_or(""));
-    let emoji = form.category.as_deref().and_then(|c| m.taxonomy.category(c)).map(|c| c.emoji.clone()).unwrap_or_default();
+    let kind = m.kind_label(
+        form.category.as_deref().unwrap_or(""),
+        form.subcategory.as_deref().unwrap_or(""),
+    );
+    let emoji = form
+        .category
+        .as_deref()
+        .and_then(|c| m.taxonomy.category(c))
+        .map(|c| c.emoji.clone())
+        .unwrap_or_default();
     drop(m);
     let save_backend = backend.clone();
     let save = move || save_capture(&save_backend, model);
@@ -229,7 +249,11 @@ fn AddressField() -> Element {
     let m = model.read();
     let lang = m.lang();
     let (address, address_key) = (m.capture.address.clone(), m.capture.address_key);
-    let found = m.capture.found_address.clone().filter(|f| f.label == address);
+    let found = m
+        .capture
+        .found_address
+        .clone()
+        .filter(|f| f.label == address);
     drop(m);
     rsx! {
         label { r#for: "address", {tx(lang, "Adresse (modifiable)", "Address (editable)")} }
@@ -323,18 +347,29 @@ fn save_capture(backend: &crate::ui::backend::Backend, mut model: Signal<UiModel
     let m = model.read();
     let lang = m.lang();
     let walk_id = m.walk.as_ref().map(|w| w.id);
-    let built = m.capture.to_incident(&m.taxonomy, walk_id, chrono::Utc::now());
+    let built = m
+        .capture
+        .to_incident(&m.taxonomy, walk_id, chrono::Utc::now());
     let photos = m.capture.photos.clone();
     drop(m);
     match built.map_err(|e| e.to_string()).and_then(|incident| {
-        backend.save_incident(incident, &photos).map_err(|e| e.to_string())
+        backend
+            .save_incident(incident, &photos)
+            .map_err(|e| e.to_string())
     }) {
         Ok(()) => {
             let snapshot = backend.snapshot();
             let mut m = model.write();
             crate::ui::apply_snapshot(&mut m, snapshot);
             m.capture.reset();
-            m.notice = Some(tx(lang, "Signalement enregistré : il partira à la prochaine synchronisation.", "Report saved: it will be sent at the next sync.").to_string());
+            m.notice = Some(
+                tx(
+                    lang,
+                    "Signalement enregistré : il partira à la prochaine synchronisation.",
+                    "Report saved: it will be sent at the next sync.",
+                )
+                .to_string(),
+            );
         }
         Err(problem) => {
             model.write().capture.problems = vec![problem];
@@ -347,9 +382,21 @@ fn ExtraFields() -> Element {
     let mut model = use_model();
     let m = model.read();
     let lang = m.lang();
-    let fields = m.capture.category.as_deref().and_then(|c| m.taxonomy.category(c)).map(|c| c.fields.clone()).unwrap_or_default();
+    let fields = m
+        .capture
+        .category
+        .as_deref()
+        .and_then(|c| m.taxonomy.category(c))
+        .map(|c| c.fields.clone())
+        .unwrap_or_default();
     drop(m);
-    let text = |fr: &str, en: &str| if lang == Lang::Fr { fr.to_string() } else { en.to_string() };
+    let text = |fr: &str, en: &str| {
+        if lang == Lang::Fr {
+            fr.to_string()
+        } else {
+            en.to_string()
+        }
+    };
     rsx! {
         for field in fields {
             div { class: "extra", key: "{field.code}",

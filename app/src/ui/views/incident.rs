@@ -122,12 +122,24 @@ pub fn event_sentence(lang: Lang, event: &StatusEvent) -> String {
         EventKind::Scheduled => match event.planned_date {
             Some(planned) => format!(
                 "{} {}",
-                tx(lang, "Accepté — intervention prévue le", "Accepted — intervention planned on"),
+                tx(
+                    lang,
+                    "Accepté — intervention prévue le",
+                    "Accepted — intervention planned on"
+                ),
                 format_date(lang, planned)
             ),
-            None => tx(lang, "Accepté, intervention programmée", "Accepted, intervention scheduled").to_string(),
+            None => tx(
+                lang,
+                "Accepté, intervention programmée",
+                "Accepted, intervention scheduled",
+            )
+            .to_string(),
         },
-        EventKind::Started => format!("{} {date}", tx(lang, "Travaux commencés le", "Work started on")),
+        EventKind::Started => format!(
+            "{} {date}",
+            tx(lang, "Travaux commencés le", "Work started on")
+        ),
         EventKind::Resolved => format!("{} {date}", tx(lang, "Traité le", "Resolved on")),
         EventKind::Refused => format!(
             "{} — {} {}",
@@ -135,8 +147,18 @@ pub fn event_sentence(lang: Lang, event: &StatusEvent) -> String {
             tx(lang, "motif :", "reason:"),
             event.reason.clone().unwrap_or_default()
         ),
-        EventKind::Duplicate => tx(lang, "Doublon d'un signalement déjà connu : son suivi continue ici", "Duplicate of a known report: its updates continue here").to_string(),
-        EventKind::CategoryCorrected => tx(lang, "Catégorie corrigée par le service", "Category corrected by the city").to_string(),
+        EventKind::Duplicate => tx(
+            lang,
+            "Doublon d'un signalement déjà connu : son suivi continue ici",
+            "Duplicate of a known report: its updates continue here",
+        )
+        .to_string(),
+        EventKind::CategoryCorrected => tx(
+            lang,
+            "Catégorie corrigée par le service",
+            "Category corrected by the city",
+        )
+        .to_string(),
         EventKind::LocationCorrected => format!(
             "{} {}",
             tx(lang, "Adresse corrigée :", "Address corrected:"),

@@ -28,5 +28,8 @@ pub fn photo_data_url(path: &std::path::Path) -> Option<String> {
     }
     let bytes = std::fs::read(path).ok()?;
     let mime = crate::ui::capture_form::mime_for(path);
-    Some(format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)))
+    Some(format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
 }

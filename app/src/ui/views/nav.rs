@@ -19,10 +19,30 @@ pub fn NavBar() -> Element {
     drop(m);
     let entries = [
         (Screen::Walk, "🚶", tx(lang, "Balade", "Walk"), "nav-walk"),
-        (Screen::Capture, "➕", tx(lang, "Signaler", "Report"), "nav-capture"),
-        (Screen::Queue, "📤", tx(lang, "Envois", "Queue"), "nav-queue"),
-        (Screen::Track, "🔎", tx(lang, "Suivre", "Follow"), "nav-track"),
-        (Screen::Settings, "⚙", tx(lang, "Réglages", "Settings"), "nav-settings"),
+        (
+            Screen::Capture,
+            "➕",
+            tx(lang, "Signaler", "Report"),
+            "nav-capture",
+        ),
+        (
+            Screen::Queue,
+            "📤",
+            tx(lang, "Envois", "Queue"),
+            "nav-queue",
+        ),
+        (
+            Screen::Track,
+            "🔎",
+            tx(lang, "Suivre", "Follow"),
+            "nav-track",
+        ),
+        (
+            Screen::Settings,
+            "⚙",
+            tx(lang, "Réglages", "Settings"),
+            "nav-settings",
+        ),
     ];
     rsx! {
         nav { class: "nav",

@@ -23,7 +23,14 @@ pub fn QueueScreen() -> Element {
         .category
         .as_deref()
         .map(|c| m.kind_label(c, m.capture.subcategory.as_deref().unwrap_or("")))
-        .unwrap_or_else(|| tx(lang, "Signalement en cours de saisie", "Report being written").to_string());
+        .unwrap_or_else(|| {
+            tx(
+                lang,
+                "Signalement en cours de saisie",
+                "Report being written",
+            )
+            .to_string()
+        });
     drop(m);
     let percent = sync.percent();
     rsx! {

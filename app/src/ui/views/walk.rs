@@ -87,7 +87,11 @@ fn StartWalk() -> Element {
 
 fn default_title(neighbourhood: &str) -> String {
     let day = chrono::Local::now().format("%d/%m/%Y");
-    if neighbourhood.is_empty() { format!("Balade du {day}") } else { format!("Balade {neighbourhood} — {day}") }
+    if neighbourhood.is_empty() {
+        format!("Balade du {day}")
+    } else {
+        format!("Balade {neighbourhood} — {day}")
+    }
 }
 
 #[component]
@@ -139,7 +143,10 @@ fn WalkIncidents(rows: Vec<QueueRow>) -> Element {
     let mut model = use_model();
     let m = model.read();
     let lang = m.lang();
-    let labels: Vec<String> = rows.iter().map(|r| m.kind_label(&r.incident.category, &r.incident.subcategory)).collect();
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|r| m.kind_label(&r.incident.category, &r.incident.subcategory))
+        .collect();
     drop(m);
     rsx! {
         ul { class: "walk-list",
