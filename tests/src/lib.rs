@@ -4,7 +4,7 @@
 //! captive portal) between them.
 //!
 //! The binaries are found next to the test executable (`target/debug/`); build them first
-//! with `cargo build --workspace --bins`.
+//! with `cargo test --workspace --no-run` (or `cargo build --workspace --bins`).
 
 pub mod net;
 
