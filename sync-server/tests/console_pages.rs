@@ -367,3 +367,349 @@ async fn possible_duplicates_are_nearby_recent_requests_of_the_same_or_a_related
     assert!(!section.contains(&far_ref), "111 m away");
     assert!(!section.contains(&other_ref), "unrelated category");
 }
+
+#[tokio::test]
+async fn an_admin_creates_accounts_changes_services_and_disables_them() {
+    let server = start().await;
+    server.add_user("admin1", "admin-password", "admin", &[]);
+    let (pothole, _, _) = server.add_incident(
+        None,
+        incident("voirie", "nid_de_poule", "Trou", 46.16, -1.15),
+    );
+    let mut admin = Browser::new(&server.base);
+    admin.login("admin1", "admin-password").await;
+    let csrf = admin.csrf().await;
+    let create = |login: &'static str, password: &'static str, role: &'static str| {
+        vec![("login", login), ("password", password), ("role", role)]
+    };
+    for (mut pairs, services, status, message) in [
+        (
+            create("paul", "paul-password", "operator"),
+            vec!["voirie"],
+            303,
+            "",
+        ),
+        (
+            create("paul", "other-password", "operator"),
+            vec!["voirie"],
+            400,
+            "existe déjà",
+        ),
+        (
+            create("court", "short", "operator"),
+            vec!["voirie"],
+            400,
+            "au moins 8 caractères",
+        ),
+        (
+            create("seul", "long-password", "operator"),
+            vec![],
+            400,
+            "au moins un service",
+        ),
+        (
+            create("perdu", "long-password", "operator"),
+            vec!["nowhere"],
+            400,
+            "Service inconnu",
+        ),
+        (
+            create("a b", "long-password", "admin"),
+            vec![],
+            400,
+            "Identifiant invalide",
+        ),
+        (
+            create("chef", "long-password", "boss"),
+            vec![],
+            400,
+            "Rôle inconnu",
+        ),
+    ] {
+        pairs.push(("csrf", &csrf));
+        for service in &services {
+            pairs.push(("service", service));
+        }
+        let answer = admin.post("/console/admin/users", &pairs).await;
+        assert_eq!(answer.status, status, "{pairs:?}");
+        assert!(answer.body.contains(message), "{pairs:?}: {}", answer.body);
+    }
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM console_users"),
+        2,
+        "only paul was created"
+    );
+    let list = admin.get("/console/admin/users").await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body.matches("data-testid=\"account-row\"").count(), 2);
+    assert!(list.body.contains("data-login=\"paul\"") && list.body.contains("Opérateur"));
+    let paul_id = server.count("SELECT id FROM console_users WHERE login = 'paul'");
+
+    // Paul logs in with the initial password and sees his service's request.
+    let mut paul = Browser::new(&server.base);
+    assert_eq!(paul.login("paul", "paul-password").await.status, 303);
+    let page = format!("/console/requests/{pothole}");
+    assert_eq!(paul.get(&page).await.status, 200);
+    // An operator cannot manage accounts or the taxonomy.
+    let paul_csrf = paul.csrf().await;
+    assert_eq!(paul.get("/console/admin/users").await.status, 403);
+    assert_eq!(paul.get("/console/admin/categories").await.status, 403);
+    let answer = paul
+        .post(
+            "/console/admin/users",
+            &[
+                ("csrf", &paul_csrf),
+                ("login", "evil"),
+                ("password", "evil-password"),
+                ("role", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 403);
+    let answer = paul
+        .post(
+            &format!("/console/admin/users/{paul_id}/disabled"),
+            &[("csrf", &paul_csrf), ("disabled", "1")],
+        )
+        .await;
+    assert_eq!(answer.status, 403);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM console_users WHERE disabled = 1"),
+        0
+    );
+
+    // Moved to lighting: the pothole is out of his scope now; an operator keeps one service.
+    let services = format!("/console/admin/users/{paul_id}/services");
+    assert_eq!(admin.post(&services, &[("csrf", &csrf)]).await.status, 400);
+    assert_eq!(
+        admin
+            .post(&services, &[("service", "eclairage")])
+            .await
+            .status,
+        403,
+        "no CSRF token"
+    );
+    let answer = admin
+        .post(&services, &[("csrf", &csrf), ("service", "eclairage")])
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    assert_ne!(paul.get(&page).await.status, 200);
+    assert!(
+        admin
+            .get("/console/admin/users")
+            .await
+            .body
+            .contains("value=\"eclairage\" checked")
+    );
+
+    // Disabled: his session ends and he cannot log in; enabled again: he can.
+    let disabled = format!("/console/admin/users/{paul_id}/disabled");
+    let answer = admin
+        .post(&disabled, &[("csrf", &csrf), ("disabled", "1")])
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let kicked = paul.get("/console/inbox").await;
+    assert_eq!(kicked.status, 303);
+    assert!(kicked.location.starts_with("/console/login"));
+    assert_eq!(paul.login("paul", "paul-password").await.status, 401);
+    assert!(
+        admin
+            .get("/console/admin/users")
+            .await
+            .body
+            .contains("désactivé")
+    );
+    assert_eq!(
+        admin
+            .post(&disabled, &[("csrf", &csrf), ("disabled", "0")])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(paul.login("paul", "paul-password").await.status, 303);
+    // An admin cannot lock themself out.
+    let admin_id = server.count("SELECT id FROM console_users WHERE login = 'admin1'");
+    let answer = admin
+        .post(
+            &format!("/console/admin/users/{admin_id}/disabled"),
+            &[("csrf", &csrf), ("disabled", "1")],
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(admin.get("/console/inbox").await.status, 200);
+}
+
+#[tokio::test]
+async fn an_admin_edits_a_category_and_adds_a_subcategory() {
+    let server = start().await;
+    server.add_user("admin1", "admin-password", "admin", &[]);
+    let mut admin = Browser::new(&server.base);
+    admin.login("admin1", "admin-password").await;
+    let csrf = admin.csrf().await;
+    let page = admin.get("/console/admin/categories").await;
+    assert_eq!(page.status, 200);
+    let before = server.state.taxonomy();
+    let file = server.dir.path().join("taxonomy.json");
+    let file_before = std::fs::read(&file).ok();
+    let edit = |label_fr: &'static str, delay: &'static str, recipient: &'static str| {
+        vec![
+            ("code", "eclairage"),
+            ("label_fr", label_fr),
+            ("label_en", "Street lights"),
+            ("keywords", "lampadaire, réverbère, lampadaire, "),
+            ("delay_days", delay),
+            ("recipient", recipient),
+        ]
+    };
+    for (mut pairs, message) in [
+        (edit("Éclairage", "abc", "voirie"), "Le délai annoncé"),
+        (edit("Éclairage", "0", "voirie"), "Le délai annoncé"),
+        (edit("  ", "5", "voirie"), "libellé en français"),
+        (edit("Éclairage", "5", "nowhere"), "Destinataire inconnu"),
+    ] {
+        pairs.push(("csrf", &csrf));
+        let answer = admin.post("/console/admin/categories", &pairs).await;
+        assert_eq!(answer.status, 400, "{pairs:?}");
+        assert!(answer.body.contains(message), "{pairs:?}: {}", answer.body);
+    }
+    assert_eq!(server.state.taxonomy(), before, "bad input changes nothing");
+    assert_eq!(std::fs::read(&file).ok(), file_before, "nor the file");
+
+    let mut pairs = edit("Éclairage public", "5", "voirie");
+    pairs.push(("csrf", &csrf));
+    let answer = admin.post("/console/admin/categories", &pairs).await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let after = server.state.taxonomy();
+    assert_ne!(after.version, before.version, "devices see a new version");
+    let lighting = after.category("eclairage").unwrap();
+    assert_eq!(
+        (
+            lighting.label_fr.as_str(),
+            lighting.label_en.as_str(),
+            lighting.delay_days,
+            lighting.recipient.as_str()
+        ),
+        ("Éclairage public", "Street lights", 5, "voirie")
+    );
+    assert_eq!(lighting.keywords, ["lampadaire", "réverbère"]);
+
+    let sub = |code: &'static str| {
+        vec![
+            ("category", "eclairage"),
+            ("code", code),
+            ("label_fr", "Clignote"),
+            ("label_en", ""),
+            ("keywords", "clignotant"),
+        ]
+    };
+    for (mut pairs, status) in [
+        (sub("clignote"), 303),
+        (sub("clignote"), 400),
+        (sub("Bad Code"), 400),
+    ] {
+        pairs.push(("csrf", &csrf));
+        assert_eq!(
+            admin
+                .post("/console/admin/subcategories", &pairs)
+                .await
+                .status,
+            status,
+            "{pairs:?}"
+        );
+    }
+    let after_sub = server.state.taxonomy();
+    assert_ne!(after_sub.version, after.version);
+    let added = after_sub
+        .category("eclairage")
+        .unwrap()
+        .subcategories
+        .iter()
+        .find(|s| s.code == "clignote")
+        .unwrap();
+    assert_eq!(
+        (added.label_fr.as_str(), added.label_en.as_str()),
+        ("Clignote", "Clignote")
+    );
+    // Kept across restarts, and the new delay drives the overdue flag.
+    let reloaded = balade_sync::state::load_taxonomy(server.dir.path()).unwrap();
+    assert_eq!(reloaded.version, after_sub.version);
+    server.add_incident(
+        None,
+        incident("eclairage", "clignote", "Clignote", 46.16, -1.15),
+    );
+    server
+        .state
+        .store
+        .with_conn(|c| {
+            let six_days_ago = (chrono::Utc::now() - chrono::Duration::days(6))
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            c.execute("UPDATE requests SET created_at = ?1", [six_days_ago])?;
+            Ok(())
+        })
+        .unwrap();
+    let inbox = admin.get("/console/inbox?category=eclairage").await;
+    assert_eq!(
+        inbox.body.matches("badge overdue").count(),
+        1,
+        "6 days > 5 announced"
+    );
+}
+
+#[tokio::test]
+async fn inbox_rows_use_cached_320_px_jpeg_thumbnails() {
+    let server = start().await;
+    server.add_user("admin1", "admin-password", "admin", &[]);
+    let mut png = Vec::new();
+    image::DynamicImage::new_rgb8(1200, 800)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let photo = server.store_photo_bytes(&png, "image/png");
+    let mut pothole = incident("voirie", "nid_de_poule", "Trou", 46.16, -1.15);
+    pothole.photos = vec![photo.clone()];
+    server.add_incident(None, pothole);
+    let mut admin = Browser::new(&server.base);
+    admin.login("admin1", "admin-password").await;
+    let thumb_url = format!("/console/photos/{}/thumb", photo.sha256);
+    let inbox = admin.get("/console/inbox").await;
+    assert!(inbox.body.contains(&thumb_url), "{}", inbox.body);
+
+    let response = admin
+        .client
+        .get(format!("{}{thumb_url}", server.base))
+        .header(
+            "cookie",
+            format!("balade_session={}", admin.cookies["balade_session"]),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    let bytes = response.bytes().await.unwrap().to_vec();
+    assert_eq!(
+        image::guess_format(&bytes).unwrap(),
+        image::ImageFormat::Jpeg
+    );
+    let thumb = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (320, 213));
+    assert!(bytes.len() < png.len());
+    // Cached beside the photo: served again even once the original is gone.
+    let dir = server.dir.path().join("photos").join(&photo.sha256[..2]);
+    let cached = dir.join(format!("{}.thumb.jpg", photo.sha256));
+    assert_eq!(std::fs::read(&cached).unwrap(), bytes);
+    std::fs::remove_file(dir.join(&photo.sha256)).unwrap();
+    let again = admin.get(&thumb_url).await;
+    assert_eq!(again.status, 200);
+    let leftovers = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(leftovers, 1, "no temporary file left behind");
+
+    let mut anonymous = Browser::new(&server.base);
+    let refused = anonymous.get(&thumb_url).await;
+    assert_eq!(refused.status, 303);
+    assert!(refused.location.starts_with("/console/login"));
+    // An operator of another service does not get it either.
+    server.add_user("lux", "lux-password", "operator", &["eclairage"]);
+    let mut other = Browser::new(&server.base);
+    other.login("lux", "lux-password").await;
+    assert_eq!(other.get(&thumb_url).await.status, 404);
+}

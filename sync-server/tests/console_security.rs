@@ -27,6 +27,9 @@ async fn every_console_route_refuses_anonymous_access() {
         format!("/console/requests/{id}"),
         format!("/console/requests/{reference}"),
         format!("/console/photos/{}", photo.sha256),
+        format!("/console/photos/{}/thumb", photo.sha256),
+        "/console/admin/users".to_string(),
+        "/console/admin/categories".to_string(),
         "/console/stats".to_string(),
         "/console/stats.csv".to_string(),
         "/console/audit".to_string(),
@@ -49,6 +52,11 @@ async fn every_console_route_refuses_anonymous_access() {
         "/console/admin/rules".to_string(),
         "/console/admin/templates".to_string(),
         "/console/admin/rules/1/delete".to_string(),
+        "/console/admin/users".to_string(),
+        "/console/admin/users/1/services".to_string(),
+        "/console/admin/users/1/disabled".to_string(),
+        "/console/admin/categories".to_string(),
+        "/console/admin/subcategories".to_string(),
     ] {
         let answer = anonymous
             .post(&path, &[("action", "start"), ("csrf", "x")])

@@ -62,6 +62,13 @@ pub async fn show(
                 }
             }
             section.card {
+                h2 { "Comptes et catégories" }
+                ul {
+                    li { a href="/console/admin/users" { "Comptes de la console (rôles, services, désactivation)" } }
+                    li { a href="/console/admin/categories" { "Catégories (libellés, mots-clés, délai annoncé, destinataire, sous-catégories)" } }
+                }
+            }
+            section.card {
                 h2 { "Motifs de refus" }
                 ul { @for (id, title, body) in &templates {
                     li { strong { (title) } " — " (body)
@@ -294,6 +301,16 @@ pub async fn add_recipient(
         &form.name_en,
     )
     .map_err(PageError::BadRequest)?;
+    save_taxonomy(&state, next).await?;
+    Ok(Redirect::to("/console/admin").into_response())
+}
+
+/// Writes a checked taxonomy to `<data>/taxonomy.json` (temp file, fsync, rename) and swaps
+/// it into the server state, so its new version reaches devices in their next feed page.
+pub async fn save_taxonomy(
+    state: &AppState,
+    next: balade_protocol::taxonomy::Taxonomy,
+) -> Result<(), PageError> {
     let data_dir = state.data_dir.clone();
     let written = next.clone();
     tokio::task::spawn_blocking(move || write_taxonomy(&data_dir, &written))
@@ -301,5 +318,5 @@ pub async fn add_recipient(
         .map_err(|e| PageError::Internal(e.to_string()))?
         .map_err(|e| PageError::Internal(e.to_string()))?;
     *state.taxonomy.write().unwrap_or_else(|p| p.into_inner()) = next;
-    Ok(Redirect::to("/console/admin").into_response())
+    Ok(())
 }

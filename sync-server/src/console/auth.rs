@@ -42,6 +42,34 @@ pub enum ConsoleError {
     OperatorWithoutService,
     #[error("unknown service {0:?}")]
     UnknownService(String),
+    #[error("login {0:?} already exists")]
+    LoginTaken(String),
+    #[error("no such account")]
+    NoSuchUser,
+}
+
+impl ConsoleError {
+    /// The message shown to an admin in the console (French).
+    pub fn message_fr(&self) -> String {
+        match self {
+            ConsoleError::Db(_) | ConsoleError::Hash(_) => "Erreur interne du serveur.".into(),
+            ConsoleError::UnknownRole(role) => {
+                format!("Rôle inconnu « {role} » (admin ou operator)")
+            }
+            ConsoleError::InvalidLogin(_) => {
+                "Identifiant invalide : 1 à 64 lettres, chiffres, « . », « - » ou « _ »".into()
+            }
+            ConsoleError::WeakPassword => {
+                "Le mot de passe doit compter au moins 8 caractères".into()
+            }
+            ConsoleError::OperatorWithoutService => {
+                "Un opérateur doit avoir au moins un service".into()
+            }
+            ConsoleError::UnknownService(code) => format!("Service inconnu « {code} »"),
+            ConsoleError::LoginTaken(login) => format!("L'identifiant « {login} » existe déjà"),
+            ConsoleError::NoSuchUser => "Compte introuvable".into(),
+        }
+    }
 }
 
 /// What a user may do.
@@ -154,6 +182,18 @@ pub fn cli_user(
     services: &[String],
     known_services: &[String],
 ) -> Result<(), ConsoleError> {
+    let role = validate_account(login, password, role, services, known_services)?;
+    upsert_user(conn, login, password, role, services)
+}
+
+/// The checks of a new account, shared by [`cli_user`] and [`create_user`] (the console).
+fn validate_account(
+    login: &str,
+    password: &str,
+    role: &str,
+    services: &[String],
+    known_services: &[String],
+) -> Result<Role, ConsoleError> {
     let role = Role::parse(role)?;
     if !valid_login(login) {
         return Err(ConsoleError::InvalidLogin(login.to_string()));
@@ -161,6 +201,15 @@ pub fn cli_user(
     if password.chars().count() < 8 {
         return Err(ConsoleError::WeakPassword);
     }
+    check_services(role, services, known_services)?;
+    Ok(role)
+}
+
+fn check_services(
+    role: Role,
+    services: &[String],
+    known_services: &[String],
+) -> Result<(), ConsoleError> {
     if role == Role::Operator && services.is_empty() {
         return Err(ConsoleError::OperatorWithoutService);
     }
@@ -169,7 +218,131 @@ pub fn cli_user(
             return Err(ConsoleError::UnknownService(service.clone()));
         }
     }
+    Ok(())
+}
+
+/// Creates an account from the admin page: the same checks as [`cli_user`], but an existing
+/// login is refused instead of being replaced.
+pub fn create_user(
+    conn: &Connection,
+    login: &str,
+    password: &str,
+    role: &str,
+    services: &[String],
+    known_services: &[String],
+) -> Result<(), ConsoleError> {
+    let role = validate_account(login, password, role, services, known_services)?;
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM console_users WHERE login = ?1)",
+        [login],
+        |r| r.get(0),
+    )?;
+    if exists {
+        return Err(ConsoleError::LoginTaken(login.to_string()));
+    }
     upsert_user(conn, login, password, role, services)
+}
+
+/// An account as the admin page lists it.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: i64,
+    pub login: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub services: Vec<String>,
+}
+
+/// Every account, by login, with its services.
+pub fn list_users(conn: &Connection) -> Result<Vec<Account>, ConsoleError> {
+    let mut statement = conn.prepare(
+        "SELECT u.id, u.login, u.role, u.disabled, group_concat(s.service_code, ',')
+         FROM console_users u LEFT JOIN console_user_services s ON s.user_id = u.id
+         GROUP BY u.id ORDER BY u.login",
+    )?;
+    let rows = statement
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, bool>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .map(|(id, login, role, disabled, services)| {
+            let mut services: Vec<String> = services
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            services.sort();
+            Ok(Account {
+                id,
+                login,
+                role: Role::parse(&role)?,
+                disabled,
+                services,
+            })
+        })
+        .collect()
+}
+
+fn account_role(conn: &Connection, user_id: i64) -> Result<Role, ConsoleError> {
+    let role: Option<String> = conn
+        .query_row(
+            "SELECT role FROM console_users WHERE id = ?1",
+            [user_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Role::parse(&role.ok_or(ConsoleError::NoSuchUser)?)
+}
+
+/// Replaces the services of an account (an operator keeps at least one).
+pub fn set_user_services(
+    conn: &Connection,
+    user_id: i64,
+    services: &[String],
+    known_services: &[String],
+) -> Result<(), ConsoleError> {
+    let role = account_role(conn, user_id)?;
+    check_services(role, services, known_services)?;
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
+        "DELETE FROM console_user_services WHERE user_id = ?1",
+        [user_id],
+    )?;
+    for service in services {
+        tx.execute(
+            "INSERT OR IGNORE INTO console_user_services (user_id, service_code) VALUES (?1, ?2)",
+            params![user_id, service],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Disables or enables an account. A disabled account cannot log in and its sessions end now.
+pub fn set_user_disabled(
+    conn: &Connection,
+    user_id: i64,
+    disabled: bool,
+) -> Result<(), ConsoleError> {
+    account_role(conn, user_id)?;
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
+        "UPDATE console_users SET disabled = ?2 WHERE id = ?1",
+        params![user_id, disabled],
+    )?;
+    if disabled {
+        tx.execute("DELETE FROM console_sessions WHERE user_id = ?1", [user_id])?;
+    }
+    tx.commit()?;
+    Ok(())
 }
 
 fn upsert_user(

@@ -96,7 +96,7 @@ fn render(
                 tbody {
                     @for r in &page.rows {
                         tr data-testid="inbox-row" {
-                            td { @if let Some(photo) = &r.photo { img.thumb src={ "/console/photos/" (photo) } alt="" loading="lazy"; } }
+                            td { @if let Some(photo) = &r.photo { img.thumb src={ "/console/photos/" (photo) "/thumb" } alt="" loading="lazy"; } }
                             td { a href={ "/console/requests/" (r.id) } { (r.reference) } }
                             td { (layout::category_label(taxonomy, &r.category)) br; span.muted { (layout::subcategory_label(taxonomy, &r.category, &r.subcategory)) } }
                             td { (r.address.clone().unwrap_or_default()) }

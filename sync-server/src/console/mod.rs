@@ -9,7 +9,8 @@
 //! logged-in user and the CSRF-checked form), [`layout`] (page chrome), [`queries`] (read side,
 //! scoped per operator), [`request`] (request page and actions through `crate::actions`),
 //! [`resolution`] (resolve with a photo), [`inbox`], [`citizen`], [`stats`], [`audit`], [`walk`],
-//! [`admin`], [`routing`].
+//! [`admin`], [`users`] (accounts), [`categories`] (taxonomy editing), [`routing`],
+//! [`thumbs`] (cached list thumbnails).
 //!
 //! **Invariants**: every `/console` route except login and static files requires a session;
 //! every POST carries the session's CSRF token; operators only see their services' requests;
@@ -18,6 +19,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod categories;
 pub mod citizen;
 pub mod inbox;
 pub mod layout;
@@ -27,6 +29,8 @@ pub mod request;
 pub mod resolution;
 pub mod routing;
 pub mod stats;
+pub mod thumbs;
+pub mod users;
 pub mod walk;
 pub mod web;
 
@@ -85,6 +89,7 @@ pub fn router() -> Router<AppState> {
             )),
         )
         .route("/console/photos/{sha256}", get(photo))
+        .route("/console/photos/{sha256}/thumb", get(photo_thumb))
         .route("/console/walks/{id}", get(walk::show))
         .route("/console/stats", get(stats::show))
         .route("/console/stats.csv", get(stats::csv))
@@ -94,6 +99,20 @@ pub fn router() -> Router<AppState> {
         .route("/console/admin/rules/{id}/delete", post(admin::delete_rule))
         .route("/console/admin/templates", post(admin::add_template))
         .route("/console/admin/recipients", post(admin::add_recipient))
+        .route("/console/admin/users", get(users::show).post(users::create))
+        .route(
+            "/console/admin/users/{id}/services",
+            post(users::set_services),
+        )
+        .route(
+            "/console/admin/users/{id}/disabled",
+            post(users::set_disabled),
+        )
+        .route(
+            "/console/admin/categories",
+            get(categories::show).post(categories::update),
+        )
+        .route("/console/admin/subcategories", post(categories::add_sub))
         .route(
             "/console/admin/templates/{id}/delete",
             post(admin::delete_template),
@@ -184,12 +203,50 @@ async fn photo(
     Authed(user): Authed,
     Path(sha256): Path<String>,
 ) -> Result<Response, PageError> {
-    if !balade_protocol::incident::is_sha256_hex(&sha256) {
+    let mime = visible_photo_mime(&state, &user, &sha256).await?;
+    serve_photo(&state, &sha256, &mime).await
+}
+
+/// Serves the 320 px JPEG thumbnail of a photo, with the same access rule as the photo.
+async fn photo_thumb(
+    State(state): State<AppState>,
+    Authed(user): Authed,
+    Path(sha256): Path<String>,
+) -> Result<Response, PageError> {
+    visible_photo_mime(&state, &user, &sha256).await?;
+    let data_dir = state.data_dir.clone();
+    let bytes = tokio::task::spawn_blocking(move || thumbs::cached_thumbnail(&data_dir, &sha256))
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .map_err(|error| {
+            tracing::warn!(%error, "no thumbnail");
+            PageError::NotFound
+        })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, max-age=86400"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The mime type of a stored photo the user may see (a request of their scope references it).
+async fn visible_photo_mime(
+    state: &AppState,
+    user: &auth::ConsoleUser,
+    sha256: &str,
+) -> Result<String, PageError> {
+    if !balade_protocol::incident::is_sha256_hex(sha256) {
         return Err(PageError::NotFound);
     }
-    let scope = queries::Scope::of(&user);
-    let hash = sha256.clone();
-    let mime = db(&state, move |conn| {
+    let scope = queries::Scope::of(user);
+    let hash = sha256.to_string();
+    db(state, move |conn| {
         let mut statement = conn.prepare_cached(
             "SELECT p.mime, r.service, r.outside_body FROM request_photos rp JOIN requests r ON r.id = rp.request_id
              JOIN photos p ON p.sha256 = rp.sha256 WHERE rp.sha256 = ?1
@@ -203,8 +260,7 @@ async fn photo(
         Ok(rows.into_iter().find(|(_, service, body)| scope.allows(service.as_deref(), body.as_deref())).map(|r| r.0))
     })
     .await?
-    .ok_or(PageError::NotFound)?;
-    serve_photo(&state, &sha256, &mime).await
+    .ok_or(PageError::NotFound)
 }
 
 /// Reads a photo file and answers it with its mime type (private caching only).

@@ -286,7 +286,7 @@ fn duplicates_section(user: &ConsoleUser, taxonomy: &Taxonomy, page: &Page, base
 fn mini(taxonomy: &Taxonomy, s: &RequestSummary, distance: Option<f64>) -> Markup {
     html! {
         div.card {
-            @if let Some(photo) = &s.photo { img.thumb src={ "/console/photos/" (photo) } alt=""; }
+            @if let Some(photo) = &s.photo { img.thumb src={ "/console/photos/" (photo) "/thumb" } alt="" loading="lazy"; }
             p { a href={ "/console/requests/" (s.id) } { (s.reference) } " " (layout::state_badge(s.state)) }
             p { (layout::subcategory_label(taxonomy, &s.category, &s.subcategory)) " — " (s.address.clone().unwrap_or_default()) }
             p.comment { (s.comment) }

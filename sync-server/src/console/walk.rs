@@ -95,7 +95,7 @@ pub async fn show(
                         thead { tr { th { "Photo" } th { "Référence" } th { "Sous-catégorie" } th { "Adresse" } th { "Commentaire" } th { "État" } } }
                         tbody { @for r in requests {
                             tr data-testid="walk-row" {
-                                td { @if let Some(p) = &r.photo { img.thumb src={ "/console/photos/" (p) } alt=""; } }
+                                td { @if let Some(p) = &r.photo { img.thumb src={ "/console/photos/" (p) "/thumb" } alt="" loading="lazy"; } }
                                 td { a href={ "/console/requests/" (r.id) } { (r.reference) } }
                                 td { (layout::subcategory_label(&taxonomy, &r.category, &r.subcategory)) }
                                 td { (r.address.clone().unwrap_or_default()) }

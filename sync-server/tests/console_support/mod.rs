@@ -125,6 +125,25 @@ impl Server {
         }
     }
 
+    /// Stores any photo bytes as the server does after a verified upload.
+    pub fn store_photo_bytes(&self, bytes: &[u8], mime: &str) -> PhotoRef {
+        let sha = sha256_hex(bytes);
+        let path = self.dir.path().join("photos").join(&sha[..2]).join(&sha);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        self.state
+            .store
+            .with_conn(|c| {
+                balade_sync::store::requests::photo_stored(c, &sha, bytes.len() as u64, mime)
+            })
+            .unwrap();
+        PhotoRef {
+            sha256: sha,
+            size: bytes.len() as u64,
+            mime: mime.into(),
+        }
+    }
+
     /// Stores an incident through the server's insert path (arrival event + routing).
     /// Returns (id, reference, tracking code).
     pub fn add_incident(&self, device: Option<Uuid>, incident: Incident) -> (Uuid, String, String) {
