@@ -3,7 +3,8 @@
 //!
 //! Services and outside bodies live in the taxonomy (the actions check codes against it), so
 //! adding or renaming one writes `<data>/taxonomy.json` (temp file, fsync, rename) and swaps
-//! the server's taxonomy in place; devices see the new version in their next feed page.
+//! the server's taxonomy in place ([`edit_taxonomy`], one edit at a time); devices see the new
+//! version in their next feed page.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -293,24 +294,36 @@ pub async fn add_recipient(
     CsrfForm { user, form }: CsrfForm<RecipientForm>,
 ) -> Result<Response, PageError> {
     require_admin(&user)?;
-    let next = upsert_recipient(
-        &state.taxonomy(),
-        &form.kind,
-        &form.code,
-        &form.name_fr,
-        &form.name_en,
-    )
-    .map_err(PageError::BadRequest)?;
-    save_taxonomy(&state, next).await?;
+    edit_taxonomy(&state, |taxonomy| {
+        upsert_recipient(
+            taxonomy,
+            &form.kind,
+            &form.code,
+            &form.name_fr,
+            &form.name_en,
+        )
+    })
+    .await?;
     Ok(Redirect::to("/console/admin").into_response())
 }
 
-/// Writes a checked taxonomy to `<data>/taxonomy.json` (temp file, fsync, rename) and swaps
-/// it into the server state, so its new version reaches devices in their next feed page.
-pub async fn save_taxonomy(
+/// One taxonomy edit at a time: two admins saving together would otherwise each start from
+/// the same taxonomy (one change lost) and share the temp file name.
+static TAXONOMY_EDIT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Applies `change` to the current taxonomy (an `Err` is a French message: nothing changes),
+/// then writes the result to `<data>/taxonomy.json` (temp file, fsync, rename) and swaps it
+/// into the server state, so its new version reaches devices in their next feed page.
+/// Returns the new version.
+pub async fn edit_taxonomy(
     state: &AppState,
-    next: balade_protocol::taxonomy::Taxonomy,
-) -> Result<(), PageError> {
+    change: impl FnOnce(
+        &balade_protocol::taxonomy::Taxonomy,
+    ) -> Result<balade_protocol::taxonomy::Taxonomy, String>,
+) -> Result<String, PageError> {
+    let _one_at_a_time = TAXONOMY_EDIT.lock().await;
+    let next = change(&state.taxonomy()).map_err(PageError::BadRequest)?;
+    let version = next.version.clone();
     let data_dir = state.data_dir.clone();
     let written = next.clone();
     tokio::task::spawn_blocking(move || write_taxonomy(&data_dir, &written))
@@ -318,5 +331,5 @@ pub async fn save_taxonomy(
         .map_err(|e| PageError::Internal(e.to_string()))?
         .map_err(|e| PageError::Internal(e.to_string()))?;
     *state.taxonomy.write().unwrap_or_else(|p| p.into_inner()) = next;
-    Ok(())
+    Ok(version)
 }

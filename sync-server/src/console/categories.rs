@@ -1,7 +1,7 @@
 //! Taxonomy editing (admins only): a category's French/English labels, keywords, announced
 //! delay and default recipient, and new sub-categories.
 //!
-//! Same mechanism as services and outside bodies ([`admin::save_taxonomy`]): the edited copy is
+//! Same mechanism as services and outside bodies ([`super::admin::edit_taxonomy`]): the edited copy is
 //! re-checked with `Taxonomy::from_json` (which also gives it its new version), then written to
 //! `<data>/taxonomy.json` atomically and swapped in; bad input changes nothing and answers a
 //! French message. Codes never change: requests, rules and devices refer to them.
@@ -12,7 +12,7 @@ use balade_protocol::taxonomy::{Subcategory, Taxonomy};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::admin::save_taxonomy;
+use super::admin::edit_taxonomy;
 use super::layout::{self, Nav, csrf_field};
 use super::web::{Authed, CsrfForm, PageError};
 use crate::state::AppState;
@@ -197,9 +197,7 @@ pub async fn update(
     CsrfForm { user, form }: CsrfForm<CategoryForm>,
 ) -> Result<Response, PageError> {
     require_admin(&user)?;
-    let next = edit_category(&state.taxonomy(), &form).map_err(PageError::BadRequest)?;
-    let version = next.version.clone();
-    save_taxonomy(&state, next).await?;
+    let version = edit_taxonomy(&state, |taxonomy| edit_category(taxonomy, &form)).await?;
     tracing::info!(actor = %user.actor(), category = %form.code, %version, "taxonomy category edited");
     Ok(Redirect::to(&format!(
         "/console/admin/categories#categorie-{}",
@@ -213,9 +211,7 @@ pub async fn add_sub(
     CsrfForm { user, form }: CsrfForm<SubcategoryForm>,
 ) -> Result<Response, PageError> {
     require_admin(&user)?;
-    let next = add_subcategory(&state.taxonomy(), &form).map_err(PageError::BadRequest)?;
-    let version = next.version.clone();
-    save_taxonomy(&state, next).await?;
+    let version = edit_taxonomy(&state, |taxonomy| add_subcategory(taxonomy, &form)).await?;
     tracing::info!(actor = %user.actor(), category = %form.category, subcategory = %form.code, %version, "taxonomy sub-category added");
     Ok(Redirect::to(&format!(
         "/console/admin/categories#categorie-{}",
