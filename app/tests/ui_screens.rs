@@ -203,18 +203,59 @@ fn a_walk_is_started_with_a_neighbourhood_and_summarised() {
     h.input("position", "46.15, -1.15");
     h.key("position", dioxus::prelude::Key::Enter, false);
     h.click("save");
+    h.input("search", "trou");
+    h.key("search", dioxus::prelude::Key::Enter, false);
+    h.input("position", "46.1560, -1.1520");
+    h.key("position", dioxus::prelude::Key::Enter, false);
+    h.click("save");
     h.click("nav-walk");
+    // The walk screen shows its two incidents on the plan, numbered like the list.
+    let html = h.html();
+    assert!(html.contains("data-testid=\"walk-plan\""), "{html}");
+    assert_eq!(html.matches("class=\"plan-point\"").count(), 2, "{html}");
+    assert!(
+        html.contains("Plan (sans fond de carte, Lambert-93)"),
+        "{html}"
+    );
+    let points = plan_points(&html);
+    assert_eq!(points.len(), 2, "{html}");
+    // The list is newest first: n° 1 is the second report, 650 m further north (smaller y).
+    assert!(points[0].1 < points[1].1, "north is up: {points:?}");
+    for (x, y) in &points {
+        assert!(
+            (0.0..=600.0).contains(x) && (0.0..=300.0).contains(y),
+            "{points:?}"
+        );
+    }
     h.click("walk-end");
     let html = h.html();
+    assert_eq!(
+        html.matches("class=\"plan-point\"").count(),
+        2,
+        "the ended walk's summary keeps its plan: {html}"
+    );
     assert!(html.contains("Résumé — Balade de printemps"), "{html}");
     assert!(
         html.contains("Les Minimes") && html.contains("Mme Martin, M. Durand"),
         "{html}"
     );
     assert!(
-        html.contains("<td>Voirie</td><td>1</td>"),
+        html.contains("<td>Voirie</td><td>2</td>"),
         "count per category: {html}"
     );
+}
+
+/// The (cx, cy) of each plan point in the rendered SVG.
+fn plan_points(html: &str) -> Vec<(f64, f64)> {
+    let attr = |tail: &str, name: &str| -> f64 {
+        let start = tail.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        let len = tail[start..].find('"').unwrap();
+        tail[start..start + len].parse().unwrap()
+    };
+    html.split("class=\"plan-point\"")
+        .skip(1)
+        .map(|tail| (attr(tail, "cx"), attr(tail, "cy")))
+        .collect()
 }
 
 #[test]

@@ -117,7 +117,14 @@ WID="$(timeout 60 xdotool search --sync --onlyvisible --name '^Balade$' | head -
 # No window manager: give the window the keyboard focus directly.
 timeout 10 xdotool windowfocus --sync "$WID" 2>/dev/null || xdotool windowfocus "$WID"
 settle 1
-xdotool mousemove --window "$WID" 500 140 click 1   # the search box, top of the capture screen
+# 3b. A walk (F1, then Alt+B = "Commencer la balade" with the default title): the incident
+# captured next belongs to it, and the walk screen shows it on the plan at the end.
+walk_open() { python3 -c "import sqlite3,sys; db=sqlite3.connect('file:$DEV/device.db?mode=ro', uri=True); sys.exit(0 if db.execute('select count(*) from walks where ended = 0').fetchone()[0] else 1)"; }
+xdotool key F1
+settle
+press_until alt+b 60 "a walk started" walk_open
+settle
+xdotool mousemove --window "$WID" 500 185 click 1   # the search box, below the "Balade en cours" line
 shot "01-capture-tiles"
 
 # 4. Capture: "trou" + Enter picks Nid-de-poule; comment at full speed; photo; position of a
@@ -182,11 +189,15 @@ address, asset = incident.get("address"), incident.get("asset")
 assert address and "La Rochelle" in address["label"] and not address.get("edited"), body
 assert asset and asset["kind"] == "banc" and asset["id"] == sys.argv[3], asset
 assert incident.get("lambert93"), incident
+assert incident.get("walk_id"), "captured during a walk: " + body
 print("address found offline:", address["label"], "| asset:", asset["label"])
 PY
 xdotool key F3
 settle
 shot "05-queue"
+xdotool key F1   # the walk screen: its incident on the plan and in the list
+settle 1
+shot "05-walk-plan"
 
 if [[ -n "${BALADE_WINDOW_OFFLINE:-}" ]]; then echo "offline window test passed; screenshots in $ART"; exit 0; fi
 

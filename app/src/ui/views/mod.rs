@@ -8,6 +8,7 @@ pub mod queue;
 pub mod settings;
 pub mod track;
 pub mod walk;
+pub mod walk_plan;
 
 use base64::Engine as _;
 

@@ -7,6 +7,7 @@ use dioxus::prelude::*;
 
 use crate::ui::i18n::{format_time, state_label, tx};
 use crate::ui::model::{QueueRow, Screen};
+use crate::ui::views::walk_plan::WalkPlan;
 use crate::ui::views::{photo_data_url, tid};
 use crate::ui::{use_backend, use_model};
 
@@ -52,7 +53,7 @@ fn StartWalk() -> Element {
             input { id: "walk-people", "data-testid": tid("walk-participants"), r#type: "text",
                 oninput: move |e| participants.set(e.value()),
             }
-            button { class: "primary big", "data-testid": tid("walk-start"),
+            button { class: "primary big", "data-testid": tid("walk-start"), accesskey: "b",
                 onclick: move |_| {
                     let typed_title = title.read().trim().to_string();
                     let quartier = neighbourhood.read().clone();
@@ -134,6 +135,7 @@ fn CurrentWalk(walk: Walk) -> Element {
             }
         }
         h2 { {tx(lang, "Signalements de la balade", "Reports of this walk")} " ({rows.len()})" }
+        WalkPlan { rows: rows.clone() }
         WalkIncidents { rows }
     }
 }
@@ -149,10 +151,11 @@ fn WalkIncidents(rows: Vec<QueueRow>) -> Element {
         .collect();
     drop(m);
     rsx! {
-        ul { class: "walk-list",
-            for (row, label) in rows.into_iter().zip(labels) {
+        ol { class: "walk-list",
+            for (number, (row, label)) in rows.into_iter().zip(labels).enumerate() {
                 li { key: "{row.incident.id}", class: "walk-item",
                     onclick: move |_| model.write().open_incident(row.incident.id),
+                    span { class: "plan-number", "{number + 1}" }
                     if let Some(url) = row.photo_paths.first().and_then(|p| photo_data_url(p)) {
                         img { class: "thumb-small", src: "{url}", alt: "" }
                     }
@@ -200,6 +203,7 @@ pub fn SummaryScreen() -> Element {
                     tr { class: "total", td { {tx(lang, "Total", "Total")} } td { "{total}" } }
                 }
             }
+            WalkPlan { rows: rows.clone() }
             WalkIncidents { rows }
             button { class: "no-print",
                 onclick: move |_| { document::eval("window.print()"); },
