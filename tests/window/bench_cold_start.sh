@@ -7,7 +7,9 @@
 # it is mapped) and `true` (process start). Targets: < 1 s and < 150 MB. Under Xvfb, GTK's
 # software GL (Mesa llvmpipe) maps libLLVM into the app process: its RSS counts ~44 MB of
 # shared-library pages a phone or a desktop with a GPU driver does not have; PSS and the
-# anonymous part are printed too so the number can be read honestly.
+# anonymous part are printed too so the number can be read honestly. The app turns GL off in
+# GTK/WebKit at start-up unless the environment says otherwise (ui::launch, NO_GL_ENV); to
+# measure with GL on, run with WEBKIT_DISABLE_COMPOSITING_MODE=0 WEBKIT_DISABLE_DMABUF_RENDERER=0 GDK_GL=
 #   tests/window/bench_cold_start.sh [runs]      (default 5; uses target/release/balade when
 #   present, else target/debug/balade; BALADE_BIN=... to choose)
 set -euo pipefail
