@@ -1,5 +1,6 @@
 //! Console pages over real HTTP: routing rules applied at arrival, inbox filters and paging,
-//! overdue flags, refusal needing a reason, statistics CSV, static assets.
+//! overdue flags, refusal needing a reason, statistics CSV, static assets, the administration
+//! audit trail (admins only).
 
 mod console_support;
 
@@ -712,4 +713,161 @@ async fn inbox_rows_use_cached_320_px_jpeg_thumbnails() {
     let mut other = Browser::new(&server.base);
     other.login("lux", "lux-password").await;
     assert_eq!(other.get(&thumb_url).await.status, 404);
+}
+
+#[tokio::test]
+async fn admin_changes_appear_in_the_audit_trail_for_admins_only() {
+    let server = start().await;
+    server.add_user("admin1", "admin-password", "admin", &[]);
+    let mut admin = Browser::new(&server.base);
+    admin.login("admin1", "admin-password").await;
+    let csrf = admin.csrf().await;
+
+    let answer = admin
+        .post(
+            "/console/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("login", "paul"),
+                ("password", "paul-password"),
+                ("role", "operator"),
+                ("service", "voirie"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let paul_id = server.count("SELECT id FROM console_users WHERE login = 'paul'");
+    let answer = admin
+        .post(
+            &format!("/console/admin/users/{paul_id}/services"),
+            &[
+                ("csrf", &csrf),
+                ("service", "voirie"),
+                ("service", "eclairage"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let answer = admin
+        .post(
+            "/console/admin/categories",
+            &[
+                ("csrf", &csrf),
+                ("code", "eclairage"),
+                ("label_fr", "Éclairage public"),
+                ("delay_days", "9"),
+                ("recipient", "voirie"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    // A refused change leaves no entry.
+    let answer = admin
+        .post(
+            "/console/admin/categories",
+            &[
+                ("csrf", &csrf),
+                ("code", "eclairage"),
+                ("label_fr", "Éclairage"),
+                ("delay_days", "0"),
+                ("recipient", "voirie"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    let answer = admin
+        .post(
+            "/console/admin/rules",
+            &[
+                ("csrf", &csrf),
+                ("category", "voirie"),
+                ("recipient", "voirie"),
+                ("neighbourhood", "Centre"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let rule = server.count("SELECT MAX(id) FROM console_routing_rules");
+    let answer = admin
+        .post(
+            &format!("/console/admin/rules/{rule}/delete"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let answer = admin
+        .post(
+            &format!("/console/admin/users/{paul_id}/disabled"),
+            &[("csrf", &csrf), ("disabled", "1")],
+        )
+        .await;
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    assert_eq!(server.count("SELECT COUNT(*) FROM admin_audit"), 6);
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM admin_audit WHERE actor = 'admin1'"),
+        6
+    );
+
+    let page = admin.get("/console/audit").await;
+    assert_eq!(page.status, 200);
+    let section = &page.body[page
+        .body
+        .find("data-testid=\"admin-audit\"")
+        .expect("admins see the administration section")..];
+    let row = |action: &str| {
+        let start = section
+            .find(&format!("data-action=\"{action}\""))
+            .unwrap_or_else(|| panic!("no {action} row in {section}"));
+        section[start..].split("</tr>").next().unwrap().to_string()
+    };
+    let created = row("account_created");
+    assert!(
+        created.contains("admin1") && created.contains("Compte créé"),
+        "{created}"
+    );
+    assert!(
+        created.contains("∅ →") && created.contains("paul"),
+        "{created}"
+    );
+    let services = row("account_services_changed");
+    assert!(
+        services.contains(
+            "services: [&quot;voirie&quot;] → [&quot;eclairage&quot;,&quot;voirie&quot;]"
+        ),
+        "{services}"
+    );
+    let category = row("category_edited");
+    assert!(category.contains("eclairage"), "{category}");
+    assert!(category.contains("delay_days:"), "{category}");
+    assert!(
+        category.contains("→ &quot;Éclairage public&quot;"),
+        "{category}"
+    );
+    let deleted = row("rule_deleted");
+    assert!(
+        deleted.contains("Centre") && deleted.contains("→ ∅"),
+        "{deleted}"
+    );
+    let disabled = row("account_disabled");
+    assert!(disabled.contains("disabled: false → true"), "{disabled}");
+    assert!(row("rule_added").contains("Règle d'aiguillage ajoutée"));
+
+    // The trail is append-only.
+    for sql in [
+        "DELETE FROM admin_audit",
+        "UPDATE admin_audit SET actor = 'x'",
+    ] {
+        let result = server.state.store.with_conn(|c| Ok(c.execute(sql, [])?));
+        assert!(result.is_err(), "{sql} must be refused");
+    }
+
+    // Operators see their request events, never the administration section.
+    server.add_user("lux", "lux-password", "operator", &["eclairage"]);
+    let mut operator = Browser::new(&server.base);
+    operator.login("lux", "lux-password").await;
+    let page = operator.get("/console/audit").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("admin-audit"), "{}", page.body);
+    assert!(!page.body.contains("Compte créé"), "{}", page.body);
+    assert!(!page.body.contains("paul"), "{}", page.body);
 }

@@ -5,12 +5,15 @@
 //! adding or renaming one writes `<data>/taxonomy.json` (temp file, fsync, rename) and swaps
 //! the server's taxonomy in place ([`edit_taxonomy`], one edit at a time); devices see the new
 //! version in their next feed page.
+//!
+//! Every change is recorded in the administration audit trail through [`audited`].
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::audit::{AdminChange, audited};
 use super::auth::ConsoleUser;
 use super::layout::{self, Nav, csrf_field};
 use super::routing::{self, Rule};
@@ -147,12 +150,16 @@ pub async fn add_rule(
     let priority: i64 = form.priority.trim().parse().unwrap_or(100);
     let neighbourhood = Some(form.neighbourhood.trim().to_string()).filter(|n| !n.is_empty());
     db(&state, move |conn| {
-        conn.execute(
-            "INSERT INTO console_routing_rules (category, neighbourhood, polygon_json, recipient_code, priority, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            rusqlite::params![form.category, neighbourhood, polygon, form.recipient, priority, crate::store::now_text()],
-        )?;
-        Ok(())
+        audited(conn, &user.login, |conn| {
+            conn.execute(
+                "INSERT INTO console_routing_rules (category, neighbourhood, polygon_json, recipient_code, priority, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![form.category, neighbourhood, polygon, form.recipient, priority, crate::store::now_text()],
+            )?;
+            let id = conn.last_insert_rowid();
+            let after = rule_json(conn, id)?;
+            Ok(((), AdminChange { action: "rule_added", subject: format!("règle n° {id}"), before: None, after }))
+        })
     })
     .await?;
     Ok(Redirect::to("/console/admin").into_response())
@@ -161,6 +168,49 @@ pub async fn add_rule(
 #[derive(Debug, Deserialize)]
 pub struct Empty {}
 
+/// A routing rule as the audit trail keeps it, `None` if absent.
+fn rule_json(conn: &rusqlite::Connection, id: i64) -> rusqlite::Result<Option<serde_json::Value>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT category, neighbourhood, polygon_json, recipient_code, priority, active
+         FROM console_routing_rules WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(serde_json::json!({
+                "category": r.get::<_, String>(0)?,
+                "neighbourhood": r.get::<_, Option<String>>(1)?,
+                "polygon": r.get::<_, Option<String>>(2)?,
+                "recipient": r.get::<_, String>(3)?,
+                "priority": r.get::<_, i64>(4)?,
+                "active": r.get::<_, bool>(5)?,
+            }))
+        },
+    )
+    .optional()
+}
+
+/// A refusal template as the audit trail keeps it, `None` if absent.
+fn template_json(
+    conn: &rusqlite::Connection,
+    id: i64,
+) -> rusqlite::Result<Option<(String, serde_json::Value)>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT title, body_fr, active FROM console_refusal_templates WHERE id = ?1",
+        [id],
+        |r| {
+            let title: String = r.get(0)?;
+            let json = serde_json::json!({
+                "title": title,
+                "body": r.get::<_, String>(1)?,
+                "active": r.get::<_, bool>(2)?,
+            });
+            Ok((title, json))
+        },
+    )
+    .optional()
+}
+
 pub async fn delete_rule(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -168,9 +218,19 @@ pub async fn delete_rule(
 ) -> Result<Response, PageError> {
     require_admin(&user)?;
     db(&state, move |conn| {
-        Ok(conn
-            .execute("DELETE FROM console_routing_rules WHERE id = ?1", [id])
-            .map(|_| ())?)
+        audited(conn, &user.login, |conn| {
+            let before = rule_json(conn, id)?.ok_or(PageError::NotFound)?;
+            conn.execute("DELETE FROM console_routing_rules WHERE id = ?1", [id])?;
+            Ok((
+                (),
+                AdminChange {
+                    action: "rule_deleted",
+                    subject: format!("règle n° {id}"),
+                    before: Some(before),
+                    after: None,
+                },
+            ))
+        })
     })
     .await?;
     Ok(Redirect::to("/console/admin").into_response())
@@ -191,11 +251,23 @@ pub async fn add_template(
         return Err(PageError::BadRequest("Titre et texte obligatoires".into()));
     }
     db(&state, move |conn| {
-        conn.execute(
-            "INSERT INTO console_refusal_templates (title, body_fr) VALUES (?1, ?2)",
-            [form.title.trim(), form.body.trim()],
-        )?;
-        Ok(())
+        audited(conn, &user.login, |conn| {
+            conn.execute(
+                "INSERT INTO console_refusal_templates (title, body_fr) VALUES (?1, ?2)",
+                [form.title.trim(), form.body.trim()],
+            )?;
+            let (title, after) =
+                template_json(conn, conn.last_insert_rowid())?.ok_or(PageError::NotFound)?;
+            Ok((
+                (),
+                AdminChange {
+                    action: "template_added",
+                    subject: title,
+                    before: None,
+                    after: Some(after),
+                },
+            ))
+        })
     })
     .await?;
     Ok(Redirect::to("/console/admin").into_response())
@@ -208,12 +280,23 @@ pub async fn delete_template(
 ) -> Result<Response, PageError> {
     require_admin(&user)?;
     db(&state, move |conn| {
-        Ok(conn
-            .execute(
+        audited(conn, &user.login, |conn| {
+            let (title, before) = template_json(conn, id)?.ok_or(PageError::NotFound)?;
+            conn.execute(
                 "UPDATE console_refusal_templates SET active = 0 WHERE id = ?1",
                 [id],
-            )
-            .map(|_| ())?)
+            )?;
+            let after = template_json(conn, id)?.map(|(_, json)| json);
+            Ok((
+                (),
+                AdminChange {
+                    action: "template_removed",
+                    subject: title,
+                    before: Some(before),
+                    after,
+                },
+            ))
+        })
     })
     .await?;
     Ok(Redirect::to("/console/admin").into_response())
@@ -294,7 +377,22 @@ pub async fn add_recipient(
     CsrfForm { user, form }: CsrfForm<RecipientForm>,
 ) -> Result<Response, PageError> {
     require_admin(&user)?;
-    edit_taxonomy(&state, |taxonomy| {
+    let code = form.code.trim().to_string();
+    let exists = state.taxonomy().recipient(&code).is_some();
+    let audit = TaxonomyAudit {
+        actor: user.login.clone(),
+        action: if exists {
+            "recipient_renamed"
+        } else {
+            "recipient_added"
+        },
+        subject: code.clone(),
+        item: Box::new(move |t| {
+            t.recipient(&code)
+                .and_then(|r| serde_json::to_value(r).ok())
+        }),
+    };
+    edit_taxonomy(&state, audit, |taxonomy| {
         upsert_recipient(
             taxonomy,
             &form.kind,
@@ -311,25 +409,48 @@ pub async fn add_recipient(
 /// the same taxonomy (one change lost) and share the temp file name.
 static TAXONOMY_EDIT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// How a taxonomy edit is recorded in the administration audit trail: `item` picks the
+/// changed thing (a category, a recipient...) out of a taxonomy, applied before and after.
+pub struct TaxonomyAudit {
+    pub actor: String,
+    pub action: &'static str,
+    pub subject: String,
+    #[allow(clippy::type_complexity)]
+    pub item: Box<dyn Fn(&balade_protocol::taxonomy::Taxonomy) -> Option<serde_json::Value> + Send>,
+}
+
 /// Applies `change` to the current taxonomy (an `Err` is a French message: nothing changes),
-/// then writes the result to `<data>/taxonomy.json` (temp file, fsync, rename) and swaps it
-/// into the server state, so its new version reaches devices in their next feed page.
+/// then, inside the audit row's transaction ([`audited`]), writes the result to
+/// `<data>/taxonomy.json` (temp file, fsync, rename); once both are done it swaps it into the
+/// server state, so its new version reaches devices in their next feed page.
 /// Returns the new version.
 pub async fn edit_taxonomy(
     state: &AppState,
+    audit: TaxonomyAudit,
     change: impl FnOnce(
         &balade_protocol::taxonomy::Taxonomy,
     ) -> Result<balade_protocol::taxonomy::Taxonomy, String>,
 ) -> Result<String, PageError> {
     let _one_at_a_time = TAXONOMY_EDIT.lock().await;
-    let next = change(&state.taxonomy()).map_err(PageError::BadRequest)?;
+    let current = state.taxonomy();
+    let next = change(&current).map_err(PageError::BadRequest)?;
     let version = next.version.clone();
     let data_dir = state.data_dir.clone();
     let written = next.clone();
-    tokio::task::spawn_blocking(move || write_taxonomy(&data_dir, &written))
-        .await
-        .map_err(|e| PageError::Internal(e.to_string()))?
-        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let record = AdminChange {
+        action: audit.action,
+        subject: audit.subject,
+        before: (audit.item)(&current),
+        after: (audit.item)(&next),
+    };
+    let actor = audit.actor;
+    db(state, move |conn| {
+        audited(conn, &actor, |_| {
+            write_taxonomy(&data_dir, &written).map_err(|e| PageError::Internal(e.to_string()))?;
+            Ok(((), record))
+        })
+    })
+    .await?;
     *state.taxonomy.write().unwrap_or_else(|p| p.into_inner()) = next;
     Ok(version)
 }

@@ -311,7 +311,7 @@ pub fn set_user_services(
 ) -> Result<(), ConsoleError> {
     let role = account_role(conn, user_id)?;
     check_services(role, services, known_services)?;
-    let tx = conn.unchecked_transaction()?;
+    let tx = Nested::begin(conn)?;
     tx.execute(
         "DELETE FROM console_user_services WHERE user_id = ?1",
         [user_id],
@@ -333,7 +333,7 @@ pub fn set_user_disabled(
     disabled: bool,
 ) -> Result<(), ConsoleError> {
     account_role(conn, user_id)?;
-    let tx = conn.unchecked_transaction()?;
+    let tx = Nested::begin(conn)?;
     tx.execute(
         "UPDATE console_users SET disabled = ?2 WHERE id = ?1",
         params![user_id, disabled],
@@ -345,6 +345,43 @@ pub fn set_user_disabled(
     Ok(())
 }
 
+/// A savepoint: its own transaction when none is open, nested inside a caller's otherwise
+/// (so an admin page's change and its audit row commit together). Rolled back unless
+/// [`Nested::commit`] is called.
+struct Nested<'c> {
+    conn: &'c Connection,
+    done: bool,
+}
+
+impl<'c> Nested<'c> {
+    fn begin(conn: &'c Connection) -> rusqlite::Result<Self> {
+        conn.execute_batch("SAVEPOINT console_account_change")?;
+        Ok(Nested { conn, done: false })
+    }
+
+    fn commit(mut self) -> rusqlite::Result<()> {
+        self.done = true;
+        self.conn.execute_batch("RELEASE console_account_change")
+    }
+}
+
+impl std::ops::Deref for Nested<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for Nested<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.conn.execute_batch(
+                "ROLLBACK TO console_account_change; RELEASE console_account_change",
+            );
+        }
+    }
+}
+
 fn upsert_user(
     conn: &Connection,
     login: &str,
@@ -353,7 +390,7 @@ fn upsert_user(
     services: &[String],
 ) -> Result<(), ConsoleError> {
     let hash = hash_password(password)?;
-    let tx = conn.unchecked_transaction()?;
+    let tx = Nested::begin(conn)?;
     tx.execute(
         "INSERT INTO console_users (login, password_hash, role, display_name, created_at)
          VALUES (?1, ?2, ?3, ?1, ?4)

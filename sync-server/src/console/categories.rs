@@ -12,7 +12,7 @@ use balade_protocol::taxonomy::{Subcategory, Taxonomy};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::admin::edit_taxonomy;
+use super::admin::{TaxonomyAudit, edit_taxonomy};
 use super::layout::{self, Nav, csrf_field};
 use super::web::{Authed, CsrfForm, PageError};
 use crate::state::AppState;
@@ -197,8 +197,24 @@ pub async fn update(
     CsrfForm { user, form }: CsrfForm<CategoryForm>,
 ) -> Result<Response, PageError> {
     require_admin(&user)?;
-    let version = edit_taxonomy(&state, |taxonomy| edit_category(taxonomy, &form)).await?;
-    tracing::info!(actor = %user.actor(), category = %form.code, %version, "taxonomy category edited");
+    let code = form.code.clone();
+    let audit = TaxonomyAudit {
+        actor: user.login.clone(),
+        action: "category_edited",
+        subject: form.code.clone(),
+        item: Box::new(move |t| {
+            t.category(&code)
+                .and_then(|c| serde_json::to_value(c).ok())
+                .map(|mut c| {
+                    // The sub-categories have their own entries; keep the row readable.
+                    if let Some(object) = c.as_object_mut() {
+                        object.remove("subcategories");
+                    }
+                    c
+                })
+        }),
+    };
+    edit_taxonomy(&state, audit, |taxonomy| edit_category(taxonomy, &form)).await?;
     Ok(Redirect::to(&format!(
         "/console/admin/categories#categorie-{}",
         form.code
@@ -211,8 +227,18 @@ pub async fn add_sub(
     CsrfForm { user, form }: CsrfForm<SubcategoryForm>,
 ) -> Result<Response, PageError> {
     require_admin(&user)?;
-    let version = edit_taxonomy(&state, |taxonomy| add_subcategory(taxonomy, &form)).await?;
-    tracing::info!(actor = %user.actor(), category = %form.category, subcategory = %form.code, %version, "taxonomy sub-category added");
+    let (category, code) = (form.category.clone(), form.code.trim().to_string());
+    let audit = TaxonomyAudit {
+        actor: user.login.clone(),
+        action: "subcategory_added",
+        subject: format!("{}/{}", form.category, code),
+        item: Box::new(move |t| {
+            t.category(&category)
+                .and_then(|c| c.subcategories.iter().find(|s| s.code == code))
+                .and_then(|s| serde_json::to_value(s).ok())
+        }),
+    };
+    edit_taxonomy(&state, audit, |taxonomy| add_subcategory(taxonomy, &form)).await?;
     Ok(Redirect::to(&format!(
         "/console/admin/categories#categorie-{}",
         form.category

@@ -2,14 +2,15 @@
 //! services, create one, change an operator's services, disable or enable an account.
 //!
 //! The checks are [`auth`]'s (the same as `balade-sync user add`); this module only renders
-//! and routes. The audit trail (`events`) belongs to requests (`request_id NOT NULL`), so
-//! account changes are not in it: each is logged through `tracing` with the acting admin.
+//! and routes. Each change is recorded in the administration audit trail through
+//! [`audited`], in the same transaction as the change.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::audit::{AdminChange, audited};
 use super::auth::{self, Account, ConsoleError, ConsoleUser, Role};
 use super::layout::{self, Nav, csrf_field};
 use super::web::{Authed, CsrfForm, PageError, db};
@@ -40,6 +41,23 @@ fn console_error(error: ConsoleError) -> PageError {
         ConsoleError::NoSuchUser => PageError::NotFound,
         other => PageError::BadRequest(other.message_fr()),
     }
+}
+
+/// An account as the audit trail keeps it (login, role, services, disabled), `None` if absent.
+fn account_json(
+    conn: &rusqlite::Connection,
+    pick: impl Fn(&Account) -> bool,
+) -> Result<Option<(String, serde_json::Value)>, PageError> {
+    let accounts = auth::list_users(conn).map_err(console_error)?;
+    Ok(accounts.into_iter().find(|a| pick(a)).map(|a| {
+        let json = serde_json::json!({
+            "login": a.login,
+            "role": a.role.code(),
+            "services": a.services,
+            "disabled": a.disabled,
+        });
+        (a.login, json)
+    }))
 }
 
 pub async fn show(
@@ -142,13 +160,23 @@ pub async fn create(
         form.service.clone()
     };
     let login = form.login.trim().to_string();
-    let created = login.clone();
     db(&state, move |conn| {
-        auth::create_user(conn, &login, &form.password, &form.role, &services, &known)
-            .map_err(console_error)
+        audited(conn, &user.login, |conn| {
+            auth::create_user(conn, &login, &form.password, &form.role, &services, &known)
+                .map_err(console_error)?;
+            let after = account_json(conn, |a| a.login == login)?.map(|(_, json)| json);
+            Ok((
+                (),
+                AdminChange {
+                    action: "account_created",
+                    subject: login.clone(),
+                    before: None,
+                    after,
+                },
+            ))
+        })
     })
     .await?;
-    tracing::info!(actor = %user.actor(), account = %created, "console account created");
     Ok(Redirect::to("/console/admin/users").into_response())
 }
 
@@ -165,12 +193,23 @@ pub async fn set_services(
 ) -> Result<Response, PageError> {
     require_admin(&user)?;
     let known = known_services(&state);
-    let services = form.service.clone();
     db(&state, move |conn| {
-        auth::set_user_services(conn, id, &services, &known).map_err(console_error)
+        audited(conn, &user.login, |conn| {
+            let (login, before) = account_json(conn, |a| a.id == id)?.ok_or(PageError::NotFound)?;
+            auth::set_user_services(conn, id, &form.service, &known).map_err(console_error)?;
+            let after = account_json(conn, |a| a.id == id)?.map(|(_, json)| json);
+            Ok((
+                (),
+                AdminChange {
+                    action: "account_services_changed",
+                    subject: login,
+                    before: Some(before),
+                    after,
+                },
+            ))
+        })
     })
     .await?;
-    tracing::info!(actor = %user.actor(), account_id = id, services = ?form.service, "console account services changed");
     Ok(Redirect::to("/console/admin/users").into_response())
 }
 
@@ -192,9 +231,25 @@ pub async fn set_disabled(
         ));
     }
     db(&state, move |conn| {
-        auth::set_user_disabled(conn, id, disabled).map_err(console_error)
+        audited(conn, &user.login, |conn| {
+            let (login, before) = account_json(conn, |a| a.id == id)?.ok_or(PageError::NotFound)?;
+            auth::set_user_disabled(conn, id, disabled).map_err(console_error)?;
+            let after = account_json(conn, |a| a.id == id)?.map(|(_, json)| json);
+            Ok((
+                (),
+                AdminChange {
+                    action: if disabled {
+                        "account_disabled"
+                    } else {
+                        "account_enabled"
+                    },
+                    subject: login,
+                    before: Some(before),
+                    after,
+                },
+            ))
+        })
     })
     .await?;
-    tracing::info!(actor = %user.actor(), account_id = id, disabled, "console account disabled flag changed");
     Ok(Redirect::to("/console/admin/users").into_response())
 }
