@@ -301,3 +301,68 @@ fn run_until(runtime: &tokio::runtime::Runtime, h: &mut Harness, done: impl Fn(&
     }
     panic!("never reached: {}", h.html());
 }
+
+#[test]
+fn with_a_tile_url_the_walk_shows_a_map_with_its_markers_and_the_setting_is_kept() {
+    let mut h = Harness::new();
+    h.click("nav-walk");
+    h.click("walk-start");
+    for position in ["46.15, -1.15", "46.1560, -1.1520"] {
+        h.input("search", "trou");
+        h.key("search", dioxus::prelude::Key::Enter, false);
+        h.input("position", position);
+        h.key("position", dioxus::prelude::Key::Enter, false);
+        h.click("save");
+    }
+    h.click("nav-settings");
+    assert!(
+        h.html().contains("Fond de carte (URL des tuiles)"),
+        "{}",
+        h.html()
+    );
+    h.change("tile-url", "https://tuiles.exemple/{z}/{x}/{y}.png");
+    h.click("nav-walk");
+    let html = h.html();
+    assert!(
+        html.contains(r#"id="walk-map""#) && html.contains(r#"data-markers="2""#),
+        "the map container with its two markers: {html}"
+    );
+    assert!(
+        !html.contains(r#"class="plan-point""#),
+        "the map replaces the plan: {html}"
+    );
+    // The script the webview runs: the tile template and both positions.
+    let rows = h.dom.in_runtime(|| {
+        let model = balade_app::ui::model_from(&h.backend);
+        let walk = model.walk.clone().unwrap();
+        model
+            .walk_rows(walk.id)
+            .into_iter()
+            .cloned()
+            .collect::<Vec<_>>()
+    });
+    let script = balade_app::ui::views::walk_plan::map_script(
+        "https://tuiles.exemple/{z}/{x}/{y}.png",
+        &rows,
+    );
+    assert!(
+        script.contains(r#"L.tileLayer("https://tuiles.exemple/{z}/{x}/{y}.png""#),
+        "{}",
+        &script[script.len() - 1500..]
+    );
+    assert!(
+        script.contains(r#""lat":46.156"#) && script.contains(r#""lat":46.15,"#),
+        "{}",
+        &script[script.len() - 1500..]
+    );
+    // The setting survives a restart.
+    let dir = h.dir;
+    let mut h = Harness::in_dir(dir);
+    h.click("nav-settings");
+    assert!(
+        h.html()
+            .contains(r#"value="https://tuiles.exemple/{z}/{x}/{y}.png""#),
+        "{}",
+        h.html()
+    );
+}

@@ -9,6 +9,8 @@
 # own database (`balade queue --json`, `balade status --json`) and a screenshot of each screen.
 #   tests/window/run.sh            (builds debug binaries first; BALADE_NO_BUILD=1 to skip)
 #   BALADE_WINDOW_OFFLINE=1        capture part only, no server
+#   BALADE_TILE_URL=http://…/{z}/{x}/{y}.png   the walk screen shows the Leaflet map on those
+#                                  tiles instead of the plain plan (05-walk-plan.png)
 # Screenshots go to $BALADE_ARTIFACTS/screens (default ./ci-artifacts/screens). Exit non-zero
 # on failure. Every wait polls for a condition (generous limits for a loaded 2-core CI box).
 set -euo pipefail

@@ -275,6 +275,7 @@ impl Backend {
             photos_on_wifi_only: settings.photos_on_wifi_only,
             lang: settings.lang.code().to_string(),
             device_name: settings.device_name.clone(),
+            tile_url: Some(settings.tile_url.trim().to_string()),
         };
         if !settings.server.trim().is_empty() {
             self.store().set_server_url(settings.server.trim())?;
@@ -362,6 +363,9 @@ struct SettingsFile {
     photos_on_wifi_only: bool,
     lang: String,
     device_name: String,
+    /// Absent in files written before the walk map: then `BALADE_TILE_URL` applies.
+    #[serde(default)]
+    tile_url: Option<String>,
 }
 
 fn read_settings(path: &Path) -> Settings {
@@ -381,6 +385,7 @@ fn read_settings(path: &Path) -> Settings {
             } else {
                 file.device_name
             },
+            tile_url: file.tile_url.unwrap_or(defaults.tile_url),
         },
         None => defaults,
     }

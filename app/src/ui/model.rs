@@ -135,6 +135,9 @@ pub struct Settings {
     pub lang: Lang,
     pub enrolled: bool,
     pub device_name: String,
+    /// Map tile URL template (`https://…/{z}/{x}/{y}.png`) for the walk map; empty = no
+    /// background map (the walk shows its plan instead). Default: `BALADE_TILE_URL`.
+    pub tile_url: String,
 }
 
 impl Default for Settings {
@@ -145,6 +148,7 @@ impl Default for Settings {
             lang: Lang::Fr,
             enrolled: false,
             device_name: "balade".into(),
+            tile_url: std::env::var("BALADE_TILE_URL").unwrap_or_default(),
         }
     }
 }

@@ -29,6 +29,7 @@ pub fn SettingsScreen() -> Element {
     };
     let mut save_lang = save.clone();
     let mut save_wifi = save.clone();
+    let mut save_tiles = save.clone();
     let export_backend = backend.clone();
     rsx! {
         h1 { {tx(lang, "Réglages", "Settings")} }
@@ -43,6 +44,15 @@ pub fn SettingsScreen() -> Element {
             input { id: "server", "data-testid": tid("server"), r#type: "url",
                 initial_value: "{settings.server}",
                 onchange: move |e| save(&|s| s.server = e.value().trim().to_string()),
+            }
+            label { r#for: "tile-url", {tx(lang, "Fond de carte (URL des tuiles)", "Background map (tile URL)")} }
+            input { id: "tile-url", "data-testid": tid("tile-url"), r#type: "url",
+                placeholder: "https://…/{{z}}/{{x}}/{{y}}.png",
+                initial_value: "{settings.tile_url}",
+                onchange: move |e| save_tiles(&|s| s.tile_url = e.value().trim().to_string()),
+            }
+            p { class: "muted",
+                {tx(lang, "Vide : la balade montre un plan des signalements, sans fond de carte (hors ligne).", "Empty: the walk shows a plan of its reports, with no background map (offline).")}
             }
             label { r#for: "enroll", {tx(lang, "Code d'enrôlement", "Enrolment code")} }
             div { class: "row",

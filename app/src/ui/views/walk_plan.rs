@@ -1,8 +1,9 @@
-//! A plain plan of a walk's incidents: their Lambert-93 x/y (metres, EPSG:2154) drawn as
-//! numbered points in an inline SVG, fitted to the view, with a scale bar. It needs no map
-//! tiles, no network and no JavaScript, so it works offline, in CI and in the headless tests;
-//! it is labelled honestly as a "plan" (no background map). The numbers match the order of the
-//! walk's incident list just below it.
+//! Where a walk's incidents are. With a tile URL in the settings ("Fond de carte"), a Leaflet
+//! map (the 1.9.4 copy vendored in assets/console/vendor/leaflet, compiled in and injected once
+//! through `document::eval`) with numbered markers fitted in view. Without one (offline, CI), a
+//! plain plan: the Lambert-93 x/y (metres, EPSG:2154) drawn as numbered points in an inline SVG
+//! with a scale bar, no network and no JavaScript, labelled honestly as a "plan". The numbers
+//! match the order of the walk's incident list just below.
 
 use balade_protocol::incident::Lambert93;
 use dioxus::prelude::*;
@@ -97,10 +98,76 @@ fn round_scale(metres: f64) -> f64 {
         .unwrap_or(magnitude)
 }
 
-/// The plan of the given incidents (nothing when none can be placed).
+/// Leaflet 1.9.4 (BSD-2-Clause, see assets/console/vendor/leaflet/LICENSE).
+const LEAFLET_JS: &str = include_str!("../../../../assets/console/vendor/leaflet/leaflet.js");
+const LEAFLET_CSS: &str = include_str!("../../../../assets/console/vendor/leaflet/leaflet.css");
+
+/// The script that loads Leaflet (once per page) and draws the map in `#walk-map`.
+pub fn map_script(tile_url: &str, rows: &[QueueRow]) -> String {
+    let points: Vec<serde_json::Value> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            serde_json::json!({"n": i + 1, "lat": r.incident.position.lat, "lon": r.incident.position.lon})
+        })
+        .collect();
+    let js = serde_json::Value::from(LEAFLET_JS);
+    let css = serde_json::Value::from(LEAFLET_CSS);
+    let tiles = serde_json::Value::from(tile_url);
+    let points = serde_json::Value::from(points);
+    format!(
+        r##"(() => {{
+  if (!window.L) {{ (0, eval)({js}); }}
+  if (!document.getElementById("balade-leaflet-css")) {{
+    const style = document.createElement("style");
+    style.id = "balade-leaflet-css";
+    style.textContent = {css};
+    document.head.appendChild(style);
+  }}
+  const el = document.getElementById("walk-map");
+  const pts = {points};
+  if (!el || !pts.length) return;
+  if (el._baladeMap) el._baladeMap.remove();
+  const map = L.map(el);
+  L.tileLayer({tiles}, {{ maxZoom: 19 }}).addTo(map);
+  for (const p of pts) {{
+    L.circleMarker([p.lat, p.lon], {{ radius: 12, color: "#fff", weight: 2, fillColor: "#b3261e", fillOpacity: 1 }})
+      .bindTooltip(String(p.n), {{ permanent: true, direction: "center", className: "map-number" }})
+      .addTo(map);
+  }}
+  map.fitBounds(L.latLngBounds(pts.map(p => [p.lat, p.lon])).pad(0.3), {{ maxZoom: 17 }});
+  el._baladeMap = map;
+  el.dataset.drawn = String(pts.length);
+}})();"##
+    )
+}
+
+/// The map (with a tile URL) or the plan of the given incidents; nothing when there is none.
 #[component]
 pub fn WalkPlan(rows: Vec<QueueRow>) -> Element {
-    let lang = use_model().read().lang();
+    let m = use_model();
+    let m = m.read();
+    let lang = m.lang();
+    let tile_url = m.settings.tile_url.trim().to_string();
+    drop(m);
+    if rows.is_empty() {
+        return rsx! {};
+    }
+    if !tile_url.is_empty() {
+        let n = rows.len();
+        let script = map_script(&tile_url, &rows);
+        return rsx! {
+            figure { class: "walk-plan",
+                div { id: "walk-map", class: "walk-map", "data-testid": "walk-map", "data-markers": "{n}",
+                    onmounted: move |_| { document::eval(&script); },
+                }
+                figcaption { class: "muted",
+                    "{n} "
+                    {tx(lang, "signalement(s) sur la carte ; les numéros renvoient à la liste.", "report(s) on the map; numbers refer to the list.")}
+                }
+            }
+        };
+    }
     let Some(plan) = plan(&rows) else {
         return rsx! {};
     };
