@@ -6,7 +6,7 @@
 # Usage: .ci/schemathesis.sh [path/to/balade-sync]   (default: target/debug/balade-sync, built if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="$(realpath -m "${1:-target/debug/balade-sync}")"
+bin="$(realpath -m "${1:-${CARGO_TARGET_DIR:-target}/debug/balade-sync}")"
 [ -x "$bin" ] || cargo build -p balade-sync --bin balade-sync
 venv="$(realpath -m "${SCHEMATHESIS_VENV:-target/schemathesis-venv}")"
 if [ ! -x "$venv/bin/schemathesis" ]; then

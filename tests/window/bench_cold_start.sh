@@ -15,8 +15,9 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 RUNS="${1:-5}"
-SRC="${BALADE_BIN:-$ROOT/target/release/balade}"
-[[ -x "$SRC" ]] || SRC="$ROOT/target/debug/balade"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+SRC="${BALADE_BIN:-$TARGET/release/balade}"
+[[ -x "$SRC" ]] || SRC="$TARGET/debug/balade"
 WORK="$(mktemp -d)"
 XVFB=""
 cleanup() { [[ -n "$XVFB" ]] && kill "$XVFB" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$WORK"; }

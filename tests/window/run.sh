@@ -25,7 +25,8 @@ WORK="$(mktemp -d)"
 # Private copies: the shared target/ may be rebuilt (e.g. without the UI feature) meanwhile.
 BIN="$WORK/bin"
 mkdir -p "$BIN"
-cp "$ROOT/target/debug/balade" "$ROOT/target/debug/balade-sync" "$BIN/"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+cp "$TARGET/debug/balade" "$TARGET/debug/balade-sync" "$BIN/"
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
