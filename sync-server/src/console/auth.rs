@@ -302,6 +302,21 @@ fn account_role(conn: &Connection, user_id: i64) -> Result<Role, ConsoleError> {
     Role::parse(&role.ok_or(ConsoleError::NoSuchUser)?)
 }
 
+/// The account's services become exactly `services`.
+fn replace_services(conn: &Connection, user_id: i64, services: &[String]) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM console_user_services WHERE user_id = ?1",
+        [user_id],
+    )?;
+    for service in services {
+        conn.execute(
+            "INSERT OR IGNORE INTO console_user_services (user_id, service_code) VALUES (?1, ?2)",
+            params![user_id, service],
+        )?;
+    }
+    Ok(())
+}
+
 /// Replaces the services of an account (an operator keeps at least one).
 pub fn set_user_services(
     conn: &Connection,
@@ -312,16 +327,7 @@ pub fn set_user_services(
     let role = account_role(conn, user_id)?;
     check_services(role, services, known_services)?;
     let tx = Nested::begin(conn)?;
-    tx.execute(
-        "DELETE FROM console_user_services WHERE user_id = ?1",
-        [user_id],
-    )?;
-    for service in services {
-        tx.execute(
-            "INSERT OR IGNORE INTO console_user_services (user_id, service_code) VALUES (?1, ?2)",
-            params![user_id, service],
-        )?;
-    }
+    replace_services(&tx, user_id, services)?;
     tx.commit()?;
     Ok(())
 }
@@ -402,16 +408,7 @@ fn upsert_user(
         [login],
         |r| r.get(0),
     )?;
-    tx.execute(
-        "DELETE FROM console_user_services WHERE user_id = ?1",
-        [user_id],
-    )?;
-    for service in services {
-        tx.execute(
-            "INSERT OR IGNORE INTO console_user_services (user_id, service_code) VALUES (?1, ?2)",
-            params![user_id, service],
-        )?;
-    }
+    replace_services(&tx, user_id, services)?;
     tx.commit()?;
     Ok(())
 }

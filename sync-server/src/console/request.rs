@@ -503,16 +503,7 @@ pub async fn act(
         };
         let uuid: uuid::Uuid = id.parse().map_err(|_| PageError::NotFound)?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        match apply_action(&tx, &taxonomy, &actor, uuid, action) {
-            Ok(_) => {
-                tx.commit()?;
-                Ok((id, Ok(())))
-            }
-            Err(error) if error.code() == balade_protocol::error::ErrorCode::Internal => {
-                Err(PageError::Internal(error.to_string()))
-            }
-            Err(error) => Ok((id, Err(error.message_fr()))),
-        }
+        Ok((id, commit_action(tx, &taxonomy, &actor, uuid, action)?))
     })
     .await?;
     let (id, result) = outcome;
@@ -521,4 +512,26 @@ pub async fn act(
         Err(message) => format!("/console/requests/{id}?error={}", urlencode(&message)),
     };
     Ok(Redirect::to(&target).into_response())
+}
+
+/// Applies one operator action inside `tx` and commits it. A refusal (unknown service, missing
+/// reason, impossible transition…) is the French message shown on the page, and nothing is
+/// committed; only an internal failure is an error page.
+pub(super) fn commit_action(
+    tx: rusqlite::Transaction<'_>,
+    taxonomy: &balade_protocol::taxonomy::Taxonomy,
+    actor: &str,
+    request_id: uuid::Uuid,
+    action: crate::actions::Action,
+) -> Result<Result<(), String>, PageError> {
+    match apply_action(&tx, taxonomy, actor, request_id, action) {
+        Ok(_) => {
+            tx.commit()?;
+            Ok(Ok(()))
+        }
+        Err(error) if error.code() == balade_protocol::error::ErrorCode::Internal => {
+            Err(PageError::Internal(error.to_string()))
+        }
+        Err(error) => Ok(Err(error.message_fr())),
+    }
 }

@@ -14,7 +14,7 @@ use std::io::Write;
 use super::auth;
 use super::queries::{self, Scope};
 use super::web::{Authed, PageError, db, urlencode};
-use crate::actions::{Action, apply_action};
+use crate::actions::Action;
 use crate::state::AppState;
 
 /// Largest resolution photo accepted (same as device uploads).
@@ -116,25 +116,14 @@ pub async fn resolve_with_photo(
             )?;
         }
         let note = Some(note.trim().to_string()).filter(|n| !n.is_empty());
-        match apply_action(
-            &tx,
-            &taxonomy,
-            &actor,
-            uuid,
-            Action::Resolve {
-                note,
-                photo: photo.map(|p| p.0),
-            },
-        ) {
-            Ok(_) => {
-                tx.commit()?;
-                Ok((id, Ok(())))
-            }
-            Err(error) if error.code() == balade_protocol::error::ErrorCode::Internal => {
-                Err(PageError::Internal(error.to_string()))
-            }
-            Err(error) => Ok((id, Err(error.message_fr()))),
-        }
+        let action = Action::Resolve {
+            note,
+            photo: photo.map(|p| p.0),
+        };
+        Ok((
+            id,
+            super::request::commit_action(tx, &taxonomy, &actor, uuid, action)?,
+        ))
     })
     .await?;
     let target = match outcome {
