@@ -120,6 +120,17 @@ WID="$(timeout 60 xdotool search --sync --onlyvisible --name '^Balade$' | head -
 # No window manager: give the window the keyboard focus directly.
 timeout 10 xdotool windowfocus --sync "$WID" 2>/dev/null || xdotool windowfocus "$WID"
 settle 1
+# The window process stays off EGL (ui::gl_off: no Mesa driver, no libLLVM in it) while its
+# web process, which draws the page, keeps EGL.
+if grep -qE 'libEGL_mesa|swrast_dri|libLLVM' /proc/"$APP"/maps; then
+  fail "the window process opened Mesa's EGL: $(grep -oE '[^ ]*(libEGL_mesa|swrast_dri|libLLVM)[^ ]*' /proc/"$APP"/maps | sort -u | tr '\n' ' ')"
+fi
+WEB=""
+for child in $(cat /proc/"$APP"/task/*/children); do
+  grep -q WebKitWebProcess /proc/"$child"/cmdline 2>/dev/null && WEB="$child"
+done
+[[ -n "$WEB" ]] || fail "no WebKitWebProcess under the window process"
+echo "window process $APP: no EGL vendor loaded; web process $WEB"
 # 3b. A walk (F1, then Alt+B = "Commencer la balade" with the default title): the incident
 # captured next belongs to it, and the walk screen shows it on the plan at the end.
 walk_open() { python3 -c "import sqlite3,sys; db=sqlite3.connect('file:$DEV/device.db?mode=ro', uri=True); sys.exit(0 if db.execute('select count(*) from walks where ended = 0').fetchone()[0] else 1)"; }

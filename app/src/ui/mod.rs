@@ -9,6 +9,8 @@
 
 pub mod backend;
 pub mod capture_form;
+#[cfg(target_os = "linux")]
+pub mod gl_off;
 pub mod i18n;
 pub mod model;
 
@@ -48,7 +50,7 @@ pub fn neighbourhoods() -> Vec<String> {
 /// Opens the window. Called by `balade` with no command.
 pub fn launch(data_dir: PathBuf, server: Option<String>) {
     #[cfg(target_os = "linux")]
-    software_rendering_defaults();
+    gl_off::apply();
     let backend = match Backend::open(data_dir, server) {
         Ok(backend) => backend,
         Err(e) => {
@@ -67,30 +69,6 @@ pub fn launch(data_dir: PathBuf, server: Option<String>) {
         .with_cfg(config)
         .with_context(backend)
         .launch(App);
-}
-
-/// Variables that keep WebKitGTK and GTK off OpenGL, for a form app that needs no GPU
-/// compositing. Measured under Xvfb with Mesa's software GL (tests/window/bench_cold_start.sh,
-/// 5 runs, same binary with and without): process-tree PSS 301 → 218 MB, app RSS 169 → 160 MB,
-/// first render 0.72 → 0.58 s; the window test's screenshots are unchanged. WebKit's UI
-/// process still opens Mesa's EGL (and so libLLVM); hiding it leaves a blank page. A variable
-/// the user already set is left as it is (e.g. `WEBKIT_DISABLE_COMPOSITING_MODE=0`).
-#[cfg(target_os = "linux")]
-const NO_GL_ENV: [(&str, &str); 3] = [
-    ("GDK_GL", "disable"),
-    ("WEBKIT_DISABLE_COMPOSITING_MODE", "1"),
-    ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"),
-];
-
-#[cfg(target_os = "linux")]
-fn software_rendering_defaults() {
-    for (name, value) in NO_GL_ENV {
-        if std::env::var_os(name).is_none() {
-            // SAFETY: called first thing in `launch`, from `main`, before the backend, the
-            // webview or any other thread exists, so nothing reads the environment meanwhile.
-            unsafe { std::env::set_var(name, value) };
-        }
-    }
 }
 
 /// Network actions, run one at a time by the app's coroutine.
