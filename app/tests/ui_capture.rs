@@ -76,6 +76,30 @@ fn a_photo_path_is_attached_and_a_bad_path_is_explained() {
 }
 
 #[test]
+fn photos_chosen_in_the_file_picker_are_attached_together() {
+    let mut h = Harness::new();
+    let bench = write_photo(h.dir.path(), "banc.jpg");
+    let tree = h.dir.path().join("arbre.jpg");
+    image::RgbImage::from_pixel(64, 48, image::Rgb([20, 120, 40]))
+        .save(&tree)
+        .unwrap();
+    h.input("search", "trou");
+    h.key("search", Key::Enter, false);
+    let html = h.html();
+    assert!(html.contains("Choisir des photos"), "{html}");
+    assert!(
+        html.contains(r#"accept=".jpg,.jpeg,.png,.heic,.heif""#),
+        "{html}"
+    );
+    h.pick_files("photo-file", &[bench.as_path(), tree.as_path()]);
+    let html = h.html();
+    assert_eq!(html.matches("data:image/jpeg;base64,").count(), 2, "{html}");
+    // Picking the same photo again does not attach it twice.
+    h.pick_files("photo-file", &[bench.as_path()]);
+    assert_eq!(h.html().matches("data:image/jpeg;base64,").count(), 2);
+}
+
+#[test]
 fn a_draft_survives_the_app_being_closed() {
     let mut h = Harness::new();
     h.input("search", "trou");

@@ -3,7 +3,7 @@
 # French letter and sign is a real key, so `xdotool type --delay 0` never remaps a keycode on
 # the fly), a real `balade-sync serve` on a free loopback port with a temp data dir, enrolment,
 # then the real `balade` window driven with xdotool: category, sub-category, a French comment
-# typed at full speed, a photo path, a position (the address and nearby furniture are found
+# typed at full speed, a photo path and a photo through the file picker, a position (the address and nearby furniture are found
 # offline; the nearest bench is attached), save, queue, sync (F5), the operator schedules the
 # request, sync again, the incident screen shows the planned date. Checks go through the app's
 # own database (`balade queue --json`, `balade status --json`) and a screenshot of each screen.
@@ -160,6 +160,26 @@ xdotool key alt+p
 xdotool type --delay 0 "$PHOTO"
 xdotool key Return
 wait_until 60 "the photo in the form" draft_has '"path": ".*photo.jpg"'
+# A second photo through the system's file picker (Alt+F): with no desktop portal here it is
+# zenity's GTK file chooser; a path typed in its location field, Return picks the file.
+PHOTO2="$WORK/photo2.jpg"
+/usr/bin/convert -size 480x640 xc:darkorange -fill black -draw "rectangle 100,100 380,540" "$PHOTO2"
+xdotool key alt+f
+PICKER="$(timeout 60 xdotool search --sync --onlyvisible --class zenity | head -1)" || true
+[[ -n "$PICKER" ]] || fail "Alt+F opened no file picker"
+timeout 10 xdotool windowfocus --sync "$PICKER" 2>/dev/null || xdotool windowfocus "$PICKER"
+settle
+# Ctrl+L opens the chooser's location field; typing a "/" opens it too, but then the next
+# keys race the field's appearance.
+xdotool key ctrl+l
+settle
+xdotool type --delay 0 "$PHOTO2"
+settle
+shot "02b-file-picker"
+xdotool key Return
+wait_until 60 "the picked photo in the form" draft_has '"path": ".*photo2.jpg"'
+timeout 10 xdotool windowfocus --sync "$WID" 2>/dev/null || xdotool windowfocus "$WID"
+settle
 xdotool key alt+l
 xdotool type --delay 0 "$BENCH_LAT, $BENCH_LON"
 xdotool key Return
@@ -189,7 +209,7 @@ if item["comment"] != expected:
     sys.exit(f"comment differs:\n  typed {expected!r}\n  saved {got!r}\n  first differences: {missing!r}")
 assert item["subcategory"] == "nid_de_poule", item
 assert item["local_state"] == "queued", item
-assert item["n_photos"] == 1, item
+assert item["n_photos"] == 2, item
 print(item["id"])
 PY
 )" || fail "queue check"

@@ -2,9 +2,10 @@
 //! a photo" and "am I on Wi-Fi" without knowing the device.
 //!
 //! Desktop (this build): position is typed, read from a photo's EXIF GPS tags, or replayed
-//! from a GPX track (`BALADE_GPX=walk.gpx`, for testing walks); photos come from a file path
-//! (typed or dropped on the window: the native file dialog needs an xdg portal that Xvfb and
-//! many desktops lack); connectivity is "unknown", so "photos only on Wi-Fi" never blocks.
+//! from a GPX track (`BALADE_GPX=walk.gpx`, for testing walks); photos come from file paths:
+//! chosen in the system's file picker (Dioxus desktop opens it for a file input: the desktop
+//! portal, or zenity where no portal runs), typed, or dropped on the window; connectivity is
+//! "unknown", so "photos only on Wi-Fi" never blocks.
 //!
 //! Mobile (not compiled here, documented for the Android/iOS build):
 //! - `LocationSource`: the webview's `navigator.geolocation.getCurrentPosition` called through

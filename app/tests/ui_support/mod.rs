@@ -127,6 +127,25 @@ impl Harness {
         );
     }
 
+    /// Answers a file input as the desktop's native picker does: a `change` event whose form
+    /// values carry the chosen files' paths.
+    pub fn pick_files(&mut self, test_id: &str, paths: &[&std::path::Path]) {
+        let id = self.find(test_id, None);
+        let values: Vec<_> = paths
+            .iter()
+            .map(|path| {
+                serde_json::json!({"key": "", "text": null, "file": {
+                    "path": path, "size": std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+                    "last_modified": 0, "content_type": null, "contents": null}})
+            })
+            .collect();
+        self.send_json(
+            id,
+            "change",
+            serde_json::json!({"value": "", "values": values, "valid": true}),
+        );
+    }
+
     pub fn click(&mut self, test_id: &str) {
         let id = self.find(test_id, None);
         self.click_id(id);

@@ -495,6 +495,7 @@ fn PhotoField() -> Element {
     let key_backend = backend.clone();
     let click_backend = backend.clone();
     let drop_backend = backend.clone();
+    let picker_backend = backend.clone();
     rsx! {
         label { r#for: "photo-path", {tx(lang, "Photos", "Photos")} }
         div { class: "photos",
@@ -541,9 +542,33 @@ fn PhotoField() -> Element {
                 },
                 {tx(lang, "Ajouter la photo", "Add photo")}
             }
+            // The system's file picker: a click on a file input opens the native dialog
+            // (desktop portal, or zenity where there is none) and hands back paths.
+            label { class: "button", "data-testid": tid("photo-pick"),
+                "📁 "
+                {tx(lang, "Choisir des photos…", "Choose photos…")}
+                input {
+                    id: "photo-file",
+                    "data-testid": tid("photo-file"),
+                    class: "visually-hidden",
+                    accesskey: "f",
+                    r#type: "file",
+                    accept: PHOTO_FILE_TYPES,
+                    multiple: true,
+                    onchange: move |e| {
+                        for file in e.files() {
+                            add_photo(&picker_backend, model, &file.path().to_string_lossy());
+                        }
+                    },
+                }
+            }
         }
     }
 }
+
+/// What the file picker offers: the formats the photo pipeline reads, and HEIC so that an
+/// iPhone photo gets the pipeline's clear message instead of being invisible.
+const PHOTO_FILE_TYPES: &str = ".jpg,.jpeg,.png,.heic,.heif";
 
 #[component]
 fn PositionField() -> Element {
