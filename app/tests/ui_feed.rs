@@ -103,6 +103,10 @@ fn a_feed_page_applied_by_the_store_shows_as_received_scheduled_and_unread() {
         html.contains("LR-2026-000007") && html.contains("queue-row unread"),
         "{html}"
     );
+    assert!(
+        html.contains("intervention prévue le 15/06/2026"),
+        "the queue row shows the planned date: {html}"
+    );
     h.click("queue-row");
     let html = h.html();
     assert!(

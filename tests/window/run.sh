@@ -239,6 +239,7 @@ if [[ -n "${BALADE_WINDOW_OFFLINE:-}" ]]; then echo "offline window test passed;
 press_until F5 180 "a server reference after sync" queue_has '"reference": *"LR-'
 "$BIN/balade" --data "$DEV" queue --json >"$WORK/queue.json"
 REF="$(grep -o 'LR-[0-9]*-[0-9]*' "$WORK/queue.json" | head -1)"
+xdotool key F3   # back to the queue (F5 syncs from any screen)
 settle 1
 shot "06-queue-synced"
 
@@ -248,6 +249,7 @@ PLANNED="$(date -d '+10 days' +%Y-%m-%d)"
 press_until F5 180 "planned date $PLANNED in the device DB" queue_has "\"planned_date\": *\"$PLANNED\""
 "$BIN/balade" --data "$DEV" status "$REF" --json >"$WORK/status.json"
 grep -q "$PLANNED" "$WORK/status.json" || fail "status --json lacks $PLANNED: $(cat "$WORK/status.json")"
+xdotool key F3
 settle 1
 shot "07-queue-scheduled"
 

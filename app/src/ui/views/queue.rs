@@ -2,9 +2,10 @@
 //! envoi…, reçu, refusé…), sync progress in items and bytes, the last sync time, "Synchroniser
 //! maintenant", and sync errors in plain French saying what to do.
 
+use balade_protocol::status::State;
 use dioxus::prelude::*;
 
-use crate::ui::i18n::{format_bytes, format_time, state_label, tx};
+use crate::ui::i18n::{format_bytes, format_date, format_time, state_label, tx};
 use crate::ui::model::{LocalState, QueueRow};
 use crate::ui::views::tid;
 use crate::ui::{Action, use_actions, use_model};
@@ -90,6 +91,11 @@ fn QueueItem(row: QueueRow, first: bool) -> Element {
     drop(m);
     let id = row.incident.id;
     let public = row.public_state();
+    // The date agents ask about first, while the intervention is still to come.
+    let planned = match public {
+        Some(State::Scheduled | State::InProgress) => row.planned_date(),
+        _ => None,
+    };
     let open = move || {
         backend.mark_read(id);
         model.write().open_incident(id);
@@ -113,6 +119,12 @@ fn QueueItem(row: QueueRow, first: bool) -> Element {
             span { class: "kind", "{kind}" }
             if let Some(state) = public {
                 span { class: "public-state", {state_label(lang, state)} }
+            }
+            if let Some(date) = planned {
+                span { class: "planned", "data-testid": tid("queue-planned"),
+                    {tx(lang, "intervention prévue le ", "intervention planned on ")}
+                    {format_date(lang, date)}
+                }
             }
             if row.unread {
                 span { class: "dot", title: tx(lang, "nouveau", "new"), "●" }
