@@ -13,6 +13,7 @@
 //! - [`envelope`]: the request/response bodies of the device API (push, feed, enrolment).
 //! - [`error::ErrorCode`] / [`error::ErrorBody`]: the machine-readable errors, French first.
 //! - [`taxonomy::Taxonomy`]: categories, sub-categories, keywords, recipients and delays.
+//! - [`device_export`]: the export file that carries a device's queue to the server offline.
 //!
 //! ```
 //! use balade_protocol::status::State;
@@ -20,6 +21,7 @@
 //! assert_eq!(State::Refused.open311_status(), "closed");
 //! ```
 
+pub mod device_export;
 pub mod envelope;
 pub mod error;
 pub mod geo;

@@ -21,6 +21,7 @@ pub mod app;
 pub mod cli;
 pub mod console;
 pub mod demo;
+pub mod device_import;
 pub mod error;
 pub mod geo;
 pub mod open311;

@@ -98,7 +98,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Exporte les signalements non envoyés dans un fichier JSON.
+    /// Exporte les signalements non encore livrés (avec leurs balades et leurs photos) dans un
+    /// fichier à importer sur le serveur (`balade-sync import-device-export FICHIER`).
     Export { file: PathBuf },
 }
 
@@ -220,8 +221,8 @@ pub fn run(data: PathBuf, server: Option<String>, command: Command) -> anyhow::R
             }
         }
         Command::Export { file } => {
-            let n = store.export_queue(&file)?;
-            println!("{n} signalement(s) exporté(s) dans {}", file.display());
+            let summary = crate::engine::export::export_queue(&mut store, &file)?;
+            println!("{}", summary.message_fr());
         }
     }
     Ok(ExitCode::SUCCESS)

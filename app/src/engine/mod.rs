@@ -2,6 +2,7 @@
 
 pub mod capture;
 pub mod cli;
+pub mod export;
 pub mod photo;
 pub mod place;
 pub mod platform;

@@ -103,6 +103,18 @@ impl LocalState {
     }
 }
 
+/// What an export file carries; see [`DeviceStore::export_selection`].
+#[derive(Debug, Default)]
+pub struct ExportSelection {
+    pub device_id: Option<Uuid>,
+    pub incidents: Vec<Incident>,
+    pub walks: Vec<Walk>,
+    /// One row per distinct photo (by SHA-256), in incident order.
+    pub photos: Vec<PhotoRow>,
+    pub drafts_left: usize,
+    pub frozen_left: usize,
+}
+
 /// Upload state of one photo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UploadState {
@@ -657,19 +669,70 @@ impl DeviceStore {
 
     // ---- export and space -------------------------------------------------------------------
 
-    /// Writes every incident that is not yet acknowledged (draft, queued, sending, frozen) as a
-    /// JSON array of `Incident` to `path` (atomically); returns how many.
-    pub fn export_queue(&self, path: &Path) -> Result<usize, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT body FROM incidents WHERE local_state != 'acknowledged' ORDER BY created_at",
-        )?;
-        let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        let mut incidents = Vec::new();
-        for body in bodies {
-            incidents.push(serde_json::from_str::<Incident>(&body?)?);
+    /// What an export file carries (engine::export): every incident a sync would still have
+    /// to deliver — queued or sending, or acknowledged with a photo not uploaded yet — with
+    /// the walks they belong to (and every walk changed since its last push) and their photos.
+    /// Drafts (not finished) and frozen incidents (refused by the server) stay out; they are
+    /// counted so the user is told.
+    pub fn export_selection(&mut self) -> Result<ExportSelection, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut selection = ExportSelection::default();
+        let mut walk_ids = std::collections::BTreeSet::new();
+        {
+            let mut stmt = tx.prepare(
+                "SELECT id, body, walk_id FROM incidents i
+                 WHERE local_state IN ('queued', 'sending')
+                    OR (local_state = 'acknowledged' AND EXISTS (SELECT 1 FROM photos p
+                          WHERE p.incident_id = i.id AND p.upload_state != 'uploaded'))
+                 ORDER BY created_at, id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })?;
+            let mut seen_photos = std::collections::BTreeSet::new();
+            let mut photos = tx.prepare(&format!(
+                "{PHOTO_SELECT} WHERE incident_id = ?1 ORDER BY idx"
+            ))?;
+            for row in rows {
+                let (id, body, walk_id) = row?;
+                selection
+                    .incidents
+                    .push(serde_json::from_str::<Incident>(&body)?);
+                walk_ids.extend(walk_id);
+                for photo in photos.query_map([&id], |r| photo_row(&self.dir, r))? {
+                    let photo = photo?;
+                    if seen_photos.insert(photo.sha256.clone()) {
+                        selection.photos.push(photo);
+                    }
+                }
+            }
         }
-        write_atomically(path, &serde_json::to_vec_pretty(&incidents)?)?;
-        Ok(incidents.len())
+        {
+            let mut dirty = tx.prepare("SELECT id FROM walks WHERE dirty = 1")?;
+            for row in dirty.query_map([], |r| r.get::<_, String>(0))? {
+                walk_ids.insert(row?);
+            }
+            let mut walk = tx.prepare("SELECT body FROM walks WHERE id = ?1")?;
+            for walk_id in walk_ids {
+                let body: Option<String> = walk.query_row([&walk_id], |r| r.get(0)).optional()?;
+                if let Some(body) = body {
+                    selection.walks.push(serde_json::from_str(&body)?);
+                }
+            }
+        }
+        (selection.drafts_left, selection.frozen_left) = tx.query_row(
+            "SELECT COALESCE(SUM(local_state = 'draft'), 0), COALESCE(SUM(local_state = 'frozen'), 0)
+             FROM incidents",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as usize, r.get::<_, i64>(1)? as usize)),
+        )?;
+        selection.device_id = meta_in(&tx, key::DEVICE_ID)?.and_then(|v| Uuid::parse_str(&v).ok());
+        tx.commit()?;
+        Ok(selection)
     }
 
     /// Bytes used by the database (with its WAL) and the photo files.

@@ -288,15 +288,18 @@ impl Backend {
         Ok(self.store().follow(typed, None)?)
     }
 
-    /// Writes the unsent part of the local queue as JSON and returns the path and the count.
-    pub fn export_queue(&self) -> Result<(PathBuf, usize), BackendError> {
+    /// Writes the export file (engine::export) under `<data>/exports/`; returns what it holds.
+    pub fn export_queue(&self) -> Result<crate::engine::export::ExportSummary, BackendError> {
         let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-        let path = self
-            .inner
-            .data_dir
-            .join(format!("export-file-{stamp}.json"));
-        let n = self.store().export_queue(&path)?;
-        Ok((path, n))
+        let dir = self.inner.data_dir.join("exports");
+        std::fs::create_dir_all(&dir).map_err(|source| BackendError::Write {
+            path: dir.clone(),
+            source,
+        })?;
+        let path = dir.join(format!("balade-export-{stamp}.zip"));
+        let mut store = self.store();
+        crate::engine::export::export_queue(&mut store, &path)
+            .map_err(|e| BackendError::Engine(e.to_string()))
     }
 
     /// Public status of a tracking code (`GET /api/v1/track/{code}`, no auth).

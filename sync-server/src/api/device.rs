@@ -75,7 +75,7 @@ pub async fn taxonomy(State(state): State<AppState>, _auth: DeviceAuth) -> ApiJs
     ApiJson(state.taxonomy())
 }
 
-fn item_result(id: Uuid, outcome: InsertOutcome) -> PushItemResult {
+pub fn item_result(id: Uuid, outcome: InsertOutcome) -> PushItemResult {
     let empty = PushItemResult {
         id,
         outcome: PushOutcome::Rejected,
@@ -119,22 +119,25 @@ fn conflict_detail() -> ErrorDetail {
     }
 }
 
-/// Upserts a walk owned by `device_id` (a walk of another device is left untouched).
-fn upsert_walk(
+/// Upserts a walk owned by `device_id` (a walk of another device is left untouched). A walk
+/// imported from an export with no device (`device_id` NULL) is taken over by the device that
+/// sends it later.
+pub fn upsert_walk(
     tx: &rusqlite::Transaction<'_>,
-    device_id: Uuid,
+    device_id: Option<Uuid>,
     walk: &Walk,
 ) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO walks (id, device_id, title, neighbourhood, started_at, ended_at, participants_json, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT(id) DO UPDATE SET title = excluded.title, neighbourhood = excluded.neighbourhood,
+         ON CONFLICT(id) DO UPDATE SET device_id = COALESCE(walks.device_id, excluded.device_id),
+            title = excluded.title, neighbourhood = excluded.neighbourhood,
             started_at = excluded.started_at, ended_at = excluded.ended_at,
             participants_json = excluded.participants_json, updated_at = excluded.updated_at
-         WHERE walks.device_id IS excluded.device_id",
+         WHERE walks.device_id IS excluded.device_id OR walks.device_id IS NULL",
         params![
             walk.id.to_string(),
-            device_id.to_string(),
+            device_id.map(|d| d.to_string()),
             walk.title,
             walk.neighbourhood,
             time_text(walk.started_at),
@@ -158,7 +161,7 @@ pub async fn store_batch(
         .store
         .write(move |tx| {
             for walk in &walks {
-                upsert_walk(tx, device_id, walk)?;
+                upsert_walk(tx, Some(device_id), walk)?;
             }
             let mut results = Vec::with_capacity(incidents.len());
             for incident in &incidents {

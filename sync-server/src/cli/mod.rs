@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use balade_protocol::envelope::PushOutcome;
 use clap::{Parser, Subcommand};
 
 use crate::state::{AppState, Config};
@@ -61,6 +62,18 @@ pub enum Command {
         /// CSV file of streets.
         file: PathBuf,
     },
+    /// Import a device export file (Réglages « Exporter » / `balade export FILE` on a device
+    /// that never reaches the network). All or nothing unless --skip-rejected.
+    ImportDeviceExport {
+        /// The export file (.zip).
+        file: PathBuf,
+        /// Store the accepted incidents even if the server refuses some.
+        #[arg(long)]
+        skip_rejected: bool,
+        /// Print the report as JSON (one result per incident, as a push answer).
+        #[arg(long)]
+        json: bool,
+    },
     /// Open311 API keys (also accepted as X-Api-Key by the export endpoints).
     #[command(subcommand)]
     Apikey(crate::open311::cli::ApikeyCommand),
@@ -89,6 +102,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Request(command) => request::run(&cli.data, command),
         Command::ImportStreets { file } => import_streets(&cli.data, &file),
+        Command::ImportDeviceExport {
+            file,
+            skip_rejected,
+            json,
+        } => import_device_export(&cli.data, &file, skip_rejected, json),
         Command::Apikey(command) => crate::open311::cli::run_apikey(&cli.data, command),
         Command::Export(args) => crate::open311::cli::run_export(&cli.data, args),
         Command::Connector(command) => crate::open311::cli::run_connector(&cli.data, command),
@@ -144,6 +162,40 @@ fn serve(data: &Path, listen: SocketAddr, demo: bool) -> anyhow::Result<()> {
             .await?;
         Ok(())
     })
+}
+
+fn import_device_export(
+    data: &Path,
+    file: &Path,
+    skip_rejected: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let store = open_store(data)?;
+    let taxonomy = crate::state::load_taxonomy(data)?;
+    let options = crate::device_import::ImportOptions { skip_rejected };
+    let report = crate::device_import::import_file(&store, &taxonomy, data, file, options)
+        .with_context(|| format!("import de {}", file.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", report.message_fr());
+        for result in &report.results {
+            let what = match result.outcome {
+                PushOutcome::Created => "créé",
+                PushOutcome::AlreadyStored => "déjà présent",
+                PushOutcome::Conflict => "refusé (même identifiant, contenu différent)",
+                PushOutcome::Rejected => "refusé",
+            };
+            let why = result.error.as_ref().map(|e| format!(" : {}", e.message));
+            println!(
+                "{} {} {what}{}",
+                result.id,
+                result.reference.as_deref().unwrap_or("-"),
+                why.unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// File the imported street referential is kept in, inside the data directory.

@@ -70,6 +70,7 @@ pub async fn show(
                 ul {
                     li { a href="/console/admin/users" { "Comptes de la console (rôles, services, désactivation)" } }
                     li { a href="/console/admin/categories" { "Catégories (libellés, mots-clés, délai annoncé, destinataire, sous-catégories)" } }
+                    li { a href="/console/admin/import" { "Importer un export d'appareil (appareil sans réseau)" } }
                 }
             }
             section.card {

@@ -21,6 +21,7 @@ pub mod audit;
 pub mod auth;
 pub mod categories;
 pub mod citizen;
+pub mod imports;
 pub mod inbox;
 pub mod layout;
 pub mod login;
@@ -100,6 +101,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/admin/templates", post(admin::add_template))
         .route("/console/admin/recipients", post(admin::add_recipient))
         .route("/console/admin/users", get(users::show).post(users::create))
+        .route(
+            "/console/admin/import",
+            get(imports::show).post(imports::submit),
+        )
         .route(
             "/console/admin/users/{id}/services",
             post(users::set_services),

@@ -30,6 +30,9 @@ pub enum Source {
     Device,
     Open311,
     Console,
+    /// A device export file imported by an operator (`balade-sync import-device-export`):
+    /// stored as the device's own request (its provenance goes to `device_imports`).
+    Import,
 }
 
 impl Source {
@@ -38,6 +41,7 @@ impl Source {
             Source::Device => "device",
             Source::Open311 => "open311",
             Source::Console => "console",
+            Source::Import => "device",
         }
     }
 }
@@ -262,7 +266,7 @@ pub fn insert_incident(
 ) -> Result<InsertOutcome, StoreError> {
     let hash = incident.content_hash();
     if let Some(existing) = load(tx, incident.id)? {
-        if existing.device_id != device_id || existing.source != source.code() {
+        if !may_send_again(&existing, device_id, source) {
             return Ok(InsertOutcome::Rejected(detail(
                 ErrorCode::Forbidden,
                 "Cet identifiant appartient à un autre appareil",
@@ -270,6 +274,14 @@ pub fn insert_incident(
             )));
         }
         if existing.content_hash == hash {
+            if source == Source::Device && existing.device_id.is_none() {
+                // Imported from the export of a device not enrolled then: the device that
+                // made it, now syncing, takes it over (and receives its status changes).
+                tx.execute(
+                    "UPDATE requests SET device_id = ?2 WHERE id = ?1 AND device_id IS NULL",
+                    params![existing.id.to_string(), device_id.map(|d| d.to_string())],
+                )?;
+            }
             let missing_photos = missing_photos(tx, existing.id)?;
             return Ok(InsertOutcome::AlreadyStored(StoredRequest {
                 id: existing.id,
@@ -340,6 +352,25 @@ pub fn insert_incident(
         tracking_code,
         missing_photos,
     }))
+}
+
+/// Whether an incident id already stored may be sent again by this sender (an identical body
+/// is then "already stored", a different one a conflict). A device re-sends its own requests,
+/// including those an operator imported from its export file, and takes over the ones imported
+/// from an export made before it was enrolled (device requests with no device id exist only
+/// that way; same id and identical body required). An import, run by an operator, may meet
+/// any request: only identical content counts as stored.
+fn may_send_again(existing: &RequestRow, device_id: Option<Uuid>, source: Source) -> bool {
+    match source {
+        Source::Import => true,
+        Source::Device => {
+            existing.source == Source::Device.code()
+                && (existing.device_id == device_id || existing.device_id.is_none())
+        }
+        Source::Open311 | Source::Console => {
+            existing.device_id == device_id && existing.source == source.code()
+        }
+    }
 }
 
 /// Next `LR-<year>-<NNNNNN>` for the year, from the per-year counter.

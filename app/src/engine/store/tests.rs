@@ -129,10 +129,13 @@ fn freeze_and_requeue_decisions() {
     assert_eq!(state_of(&store, b.id), LocalState::Queued);
     // A frozen record is not editable any more.
     assert!(store.queue_incident(&a).is_err());
+    // The export carries what a sync would still deliver: b, not the frozen a.
+    let selection = store.export_selection().unwrap();
     assert_eq!(
-        store.export_queue(&dir.path().join("export.json")).unwrap(),
-        2
+        selection.incidents.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![b.id]
     );
+    assert_eq!(selection.frozen_left, 1);
 }
 
 #[test]

@@ -79,14 +79,14 @@ pub fn SettingsScreen() -> Element {
             button { "data-testid": tid("export"),
                 onclick: move |_| {
                     match export_backend.export_queue() {
-                        Ok((path, n)) => export_path.set(Some(format!("{} ({n})", path.display()))),
+                        Ok(summary) => export_path.set(Some(summary.message_fr())),
                         Err(e) => model.write().notice = Some(e.to_string()),
                     }
                 },
-                {tx(lang, "Exporter la file locale (JSON)", "Export the local queue (JSON)")}
+                {tx(lang, "Exporter les signalements non envoyés (fichier à importer au bureau)", "Export unsent reports (a file to import at the office)")}
             }
-            if let Some(path) = export_path.read().as_deref() {
-                p { class: "muted", {tx(lang, "Fichier écrit : ", "File written: ")} "{path}" }
+            if let Some(message) = export_path.read().as_deref() {
+                p { class: "muted", "data-testid": tid("export-done"), "{message}" }
             }
         }
     }
