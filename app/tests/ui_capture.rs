@@ -160,3 +160,46 @@ fn a_position_in_town_fills_the_address_and_a_nearby_bench_can_be_attached_and_d
         "{address:?}"
     );
 }
+
+#[test]
+fn settings_export_writes_the_unsent_report_and_says_where() {
+    let mut h = Harness::new();
+    h.click("nav-settings");
+    h.click("export");
+    assert!(
+        h.html().contains("Rien à exporter"),
+        "nothing queued yet: {}",
+        h.html()
+    );
+    h.click("nav-capture");
+    let photo = write_photo(h.dir.path(), "banc.jpg");
+    h.input("search", "trou");
+    h.key("search", Key::Enter, false);
+    h.input("photo-path", &photo.display().to_string());
+    h.key("photo-path", Key::Enter, false);
+    h.input("position", "46.1591, -1.1517");
+    h.key("position", Key::Enter, false);
+    h.click("save");
+    h.click("nav-settings");
+    h.click("export");
+    let html = h.html();
+    assert!(
+        html.contains("1 signalement(s), 0 balade(s) et 1 photo(s) exporté(s)"),
+        "{html}"
+    );
+    let exports: Vec<_> = std::fs::read_dir(h.dir.path().join("exports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(exports.len(), 1, "{exports:?}");
+    let name = exports[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with("balade-export-") && name.ends_with(".zip"),
+        "{name}"
+    );
+    assert!(html.contains(&name), "the message names the file: {html}");
+}
