@@ -543,7 +543,10 @@ fn PhotoField() -> Element {
                 {tx(lang, "Ajouter la photo", "Add photo")}
             }
             // The system's file picker: a click on a file input opens the native dialog
-            // (desktop portal, or zenity where there is none) and hands back paths.
+            // (desktop portal, or zenity where there is none) and hands back paths. Dioxus
+            // mobile has no such dialog: phones take photos through the camera input
+            // described in engine::platform.
+            if cfg!(not(any(target_os = "android", target_os = "ios"))) {
             label { class: "button", "data-testid": tid("photo-pick"),
                 "📁 "
                 {tx(lang, "Choisir des photos…", "Choose photos…")}
@@ -561,6 +564,7 @@ fn PhotoField() -> Element {
                         }
                     },
                 }
+            }
             }
         }
     }
