@@ -450,8 +450,14 @@ fn truncated_photo() {
     let output = device.run(&["sync"]);
     assert!(!output.status.success());
     let err = stderr(&output);
-    assert!(err.contains("ne correspond pas à l'original"), "{err}");
-    assert!(err.contains("tronqué"), "{err}");
+    assert!(
+        err.contains("Le serveur a refusé cette photo : fichier endommagé. Reprenez la photo"),
+        "{err}"
+    );
+    assert!(
+        err.contains("tronqué") && err.contains("Reprenez la photo dans un nouveau signalement"),
+        "{err}"
+    );
     assert!(err.contains("photo(s) n'ont pas pu être envoyées"), "{err}");
     for (id, sha) in [(&corrupted, &sha_corrupted), (&truncated, &sha_truncated)] {
         let status = device.status(id);
@@ -462,7 +468,7 @@ fn truncated_photo() {
     assert_eq!(
         device.status(&corrupted)["photos"][0]["last_error"]
             .as_str()
-            .map(|e| e.contains("abîmé")),
+            .map(|e| e.contains("fichier endommagé")),
         Some(true)
     );
     assert_eq!(

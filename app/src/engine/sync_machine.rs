@@ -546,6 +546,12 @@ impl SyncMachine {
             return Vec::new();
         }
         match failure {
+            // A 4xx on a photo is that photo's problem, not the run's: say it in the server's
+            // words and go on, so one bad photo never holds back the others or the feed.
+            UploadFailure::Request(FailureKind::Refused { message, .. }) => {
+                self.progress.bytes_done -= task.offset.min(self.progress.bytes_done);
+                self.photo_refused(sha256, &message)
+            }
             UploadFailure::Request(kind) => self.failed(kind, now),
             UploadFailure::UploadGone => {
                 self.progress.bytes_done -= task.offset.min(self.progress.bytes_done);
@@ -564,26 +570,41 @@ impl SyncMachine {
                 let give_up = *n >= MAX_CHECKSUM_ATTEMPTS;
                 self.progress.bytes_done -= task.offset.min(self.progress.bytes_done);
                 task.offset = 0;
-                let reason = "la photo reçue par le serveur ne correspond pas à l'original \
-                              (fichier abîmé sur l'appareil ?)"
-                    .to_string();
-                let mut actions = vec![Action::ForgetUpload {
-                    sha256: sha256.clone(),
-                    reason: reason.clone(),
-                }];
                 if give_up {
-                    self.report.photo_problems.push((sha256, reason));
-                    actions.extend(self.next_step());
-                } else {
-                    actions.push(Action::UploadPhoto { sha256, offset: 0 });
+                    return self.photo_refused(sha256, "fichier endommagé");
                 }
-                actions
+                let reason = "la photo reçue par le serveur ne correspond pas à l'original : \
+                              nouvel envoi depuis le début"
+                    .to_string();
+                vec![
+                    Action::ForgetUpload {
+                        sha256: sha256.clone(),
+                        reason,
+                    },
+                    Action::UploadPhoto { sha256, offset: 0 },
+                ]
             }
             UploadFailure::LocalFileDamaged(reason) => {
+                let reason = format!("{reason}. Reprenez la photo dans un nouveau signalement.");
                 self.report.photo_problems.push((sha256, reason));
                 self.next_step()
             }
         }
+    }
+
+    /// The server will not take this photo: forget its upload, report it with what to do,
+    /// and move on. The incident is already on the server (without this photo, flagged
+    /// incomplete there); a new photo goes with a new report, which the operator can merge.
+    fn photo_refused(&mut self, sha256: String, why: &str) -> Vec<Action> {
+        let reason = format!(
+            "Le serveur a refusé cette photo : {why}. Reprenez la photo dans un nouveau signalement."
+        );
+        self.report
+            .photo_problems
+            .push((sha256.clone(), reason.clone()));
+        let mut actions = vec![Action::ForgetUpload { sha256, reason }];
+        actions.extend(self.next_step());
+        actions
     }
 
     fn feed_page(&mut self, page: FeedPage) -> Vec<Action> {

@@ -274,7 +274,11 @@ fn truncated_photo() {
         ],
     );
     assert_eq!(machine.report.photo_problems.len(), 1);
-    assert!(machine.report.photo_problems[0].1.contains("abîmé"));
+    assert!(
+        machine.report.photo_problems[0]
+            .1
+            .starts_with("Le serveur a refusé cette photo : fichier endommagé.")
+    );
     check(
         "local_file_damaged",
         None,
@@ -289,6 +293,45 @@ fn truncated_photo() {
             ),
             (page(&[], 0, false, "v1"), "applyfeed 0 | done incomplete"),
         ],
+    );
+}
+
+#[test]
+fn a_photo_the_server_refuses_does_not_block_the_others_or_the_feed() {
+    // A 4xx on one photo (too large, a type the server refuses) is that photo's problem, in
+    // the server's words: forget its upload, go on with the next photo and the feed. Before,
+    // it stopped the whole run, so one bad photo held every later one back at each sync.
+    let refused = FailureKind::Refused {
+        status: 415,
+        code: "unsupported_media_type".into(),
+        message: "type de fichier non pris en charge".into(),
+    };
+    let machine = check(
+        "photo_refused",
+        None,
+        vec![
+            (start(&[], &[("s1", 0), ("s2", 0)], 0), "upload s1@0"),
+            (
+                upload_failed("s1", UploadFailure::Request(refused)),
+                "forget s1 | upload s2@0",
+            ),
+            (
+                Event::UploadDone {
+                    sha256: "s2".into(),
+                    now: Duration::ZERO,
+                },
+                "feed 0",
+            ),
+            (page(&[], 0, false, "v1"), "applyfeed 0 | done incomplete"),
+        ],
+    );
+    assert_eq!(machine.report.photo_problems.len(), 1);
+    let (sha, message) = &machine.report.photo_problems[0];
+    assert_eq!(sha, "s1");
+    assert_eq!(
+        message,
+        "Le serveur a refusé cette photo : type de fichier non pris en charge. \
+         Reprenez la photo dans un nouveau signalement."
     );
 }
 
