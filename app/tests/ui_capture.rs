@@ -1,6 +1,7 @@
 //! Capture flow in the real components, headless: search "trou" → the Nid-de-poule tile, pick
 //! it, comment, position, save → the queue shows it "en attente"; a draft survives a restart.
 
+mod photo_support;
 mod ui_support;
 
 use dioxus::prelude::Key;
@@ -202,4 +203,43 @@ fn settings_export_writes_the_unsent_report_and_says_where() {
         "{name}"
     );
     assert!(html.contains(&name), "the message names the file: {html}");
+}
+
+#[test]
+fn a_report_takes_three_taps_plus_a_geotagged_photo() {
+    // Tile, sub-category, photo (the camera on a phone, the file picker here), save: the
+    // position and time come from the photo, the address from the offline street index.
+    use photo_support::{PhoneExif, jpeg, phone_scene, with_metadata};
+    let mut h = Harness::new();
+    let photo = h.dir.path().join("IMG_0042.jpg");
+    let exif = PhoneExif {
+        gps: Some((46.15914, -1.15218, Some(8.0))),
+        taken: Some("2026:05:14 09:30:00"),
+        offset: Some("+02:00"),
+        ..Default::default()
+    };
+    std::fs::write(
+        &photo,
+        with_metadata(&jpeg(&phone_scene(800, 600, 7), 90), &exif),
+    )
+    .unwrap();
+    h.click_code("tile", "eclairage");
+    h.click_code("subtile", "eteint");
+    h.pick_files("photo-file", &[photo.as_path()]);
+    assert!(h.html().contains("46.15914, -1.15218"), "{}", h.html());
+    h.click("save");
+    assert!(h.html().contains("Signalement enregistré"), "{}", h.html());
+    let mut store = balade_app::engine::store::DeviceStore::open(h.dir.path()).unwrap();
+    let queued = store.export_selection().unwrap().incidents;
+    assert_eq!(queued.len(), 1);
+    let report = &queued[0];
+    assert_eq!(
+        (report.category.as_str(), report.subcategory.as_str()),
+        ("eclairage", "eteint")
+    );
+    assert_eq!(report.photos.len(), 1);
+    assert!((report.position.lat - 46.15914).abs() < 1e-6, "{report:?}");
+    assert_eq!(report.observed_at.to_rfc3339(), "2026-05-14T07:30:00+00:00");
+    let address = report.address.as_ref().expect("an address found offline");
+    assert!(address.label.ends_with("17000 La Rochelle"), "{address:?}");
 }

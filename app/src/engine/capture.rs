@@ -56,10 +56,7 @@ pub fn capture_incident(
         })?;
     let observed_at = input
         .observed_at
-        .or_else(|| {
-            exif.clone()
-                .find_map(|m| m.taken_at.and_then(|t| t.to_utc()))
-        })
+        .or_else(|| photos_taken_at(&prepared))
         .unwrap_or_else(Utc::now);
     let address = input.address.or_else(|| place::describe(&position).address);
     let photo_refs = store_prepared_photos(store, &prepared)?;
@@ -84,6 +81,15 @@ pub fn capture_incident(
 
 /// Runs the photo pipeline on every original; the first refusal stops the capture (its French
 /// message says the original is kept).
+/// When the incident was observed, according to its photos: the first EXIF time with a known
+/// offset (a photo picked after the walk carries the real moment; a fresh one, about now).
+/// The one rule for the UI and `balade capture`.
+pub fn photos_taken_at(prepared: &[PreparedPhoto]) -> Option<DateTime<Utc>> {
+    prepared
+        .iter()
+        .find_map(|p| p.metadata.taken_at.and_then(|t| t.to_utc()))
+}
+
 pub fn prepare_photos(originals: &[Vec<u8>]) -> Result<Vec<PreparedPhoto>, StoreError> {
     originals
         .iter()

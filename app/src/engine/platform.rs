@@ -23,6 +23,8 @@ use std::sync::Mutex;
 
 use balade_protocol::incident::Position;
 
+use crate::engine::photo::{CaptureMetadata, read_capture_metadata};
+
 /// Where a position came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PositionSourceKind {
@@ -198,34 +200,14 @@ fn attribute(head: &str, name: &str) -> Option<f64> {
     None
 }
 
-/// GPS position written by the camera in a photo's EXIF, if any.
-pub fn exif_position(path: &Path) -> Option<Position> {
-    let file = std::fs::File::open(path).ok()?;
-    let exif = exif::Reader::new()
-        .read_from_container(&mut std::io::BufReader::new(file))
-        .ok()?;
-    let coordinate = |value_tag, ref_tag| -> Option<f64> {
-        let field = exif.get_field(value_tag, exif::In::PRIMARY)?;
-        let exif::Value::Rational(parts) = &field.value else {
-            return None;
-        };
-        let [d, m, s] = parts.as_slice() else {
-            return None;
-        };
-        let value = d.to_f64() + m.to_f64() / 60.0 + s.to_f64() / 3600.0;
-        let reference = exif
-            .get_field(ref_tag, exif::In::PRIMARY)?
-            .display_value()
-            .to_string();
-        Some(if reference.contains('S') || reference.contains('W') {
-            -value
-        } else {
-            value
-        })
-    };
-    let lat = coordinate(exif::Tag::GPSLatitude, exif::Tag::GPSLatitudeRef)?;
-    let lon = coordinate(exif::Tag::GPSLongitude, exif::Tag::GPSLongitudeRef)?;
-    Position::new(lat, lon, None).ok()
+/// What a photo file's EXIF says about where and when it was taken (the desktop's stand-in
+/// for a location fix: a photo picked after the walk). One reader for the UI and the engine:
+/// [`crate::engine::photo::metadata::read_capture_metadata`].
+pub fn exif_capture_metadata(path: &Path) -> CaptureMetadata {
+    match std::fs::read(path) {
+        Ok(bytes) => read_capture_metadata(&bytes),
+        Err(_) => CaptureMetadata::default(),
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use balade_protocol::envelope::TrackingView;
 use balade_protocol::incident::{Incident, Walk};
 use balade_protocol::taxonomy::Taxonomy;
 
-use crate::engine::capture::{prepare_photos, store_prepared_photos};
+use crate::engine::capture::{photos_taken_at, prepare_photos, store_prepared_photos};
 use crate::engine::store::LocalState as StoreState;
 use crate::engine::store::{DeviceStore, IncidentDetail, StoreError};
 use crate::engine::sync_client::{SharedStore, SyncOptions};
@@ -218,6 +218,9 @@ impl Backend {
             })?);
         }
         let prepared = prepare_photos(&originals)?;
+        if let Some(taken_at) = photos_taken_at(&prepared) {
+            incident.observed_at = taken_at;
+        }
         let mut store = self.store();
         incident.photos = store_prepared_photos(&mut store, &prepared)?;
         store.queue_incident(&incident)?;

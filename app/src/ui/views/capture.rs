@@ -459,7 +459,7 @@ fn add_photo(backend: &crate::ui::backend::Backend, mut model: Signal<UiModel>, 
         .and_then(PhotoPick::from_path);
     match picked {
         Ok(photo) => {
-            let exif = crate::engine::platform::exif_position(&photo.path);
+            let exif = crate::engine::platform::exif_capture_metadata(&photo.path).position;
             let mut m = model.write();
             if m.capture.photos.iter().any(|p| p.sha256 == photo.sha256) {
                 return;
