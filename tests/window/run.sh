@@ -141,7 +141,7 @@ settle
 xdotool mousemove --window "$WID" 500 185 click 1   # the search box, below the "Balade en cours" line
 shot "01-capture-tiles"
 
-# 4. Capture: "trou" + Enter picks Nid-de-poule; comment at full speed; photo; position of a
+# 4. Capture: Voirie then Nid-de-poule clicked; comment at full speed; photo; position of a
 # city bench, so the address and the nearby bench are found offline; Alt+M attaches the bench.
 read -r BENCH_ID BENCH_LAT BENCH_LON < <(awk -F, '$1=="banc" {print $2, $4, $5; exit}' assets/furniture/la-rochelle-furniture.csv)
 PHOTO="$WORK/photo.jpg"
@@ -149,8 +149,13 @@ PHOTO="$WORK/photo.jpg"
 # The form's draft file (written after each structural change) tells when the window has
 # taken a step, so the next key goes to a field that exists.
 draft_has() { grep -q "$1" "$DEV/ui-draft.json" 2>/dev/null; }
-xdotool type --delay 0 "trou"
-xdotool key Return
+# Category then sub-category with the mouse, as on a touch screen: the "Voirie" tile (first
+# tile, under the search box and the walk line), then "Nid-de-poule" (first sub-category).
+xdotool mousemove --window "$WID" 150 268 click 1
+wait_until 60 "the Voirie category picked" draft_has '"category": "voirie"'
+settle
+shot "01b-subcategories"
+xdotool mousemove --window "$WID" 150 191 click 1
 wait_until 60 "the pothole sub-category picked" draft_has '"subcategory": "nid_de_poule"'
 settle
 shot "02-details"
