@@ -105,7 +105,10 @@ fn a_draft_survives_the_app_being_closed() {
     let mut h = Harness::new();
     h.input("search", "trou");
     h.key("search", Key::Enter, false);
-    h.change("comment", "commencé avant la coupure");
+    h.change("extra-danger", "true");
+    h.change("extra-taille", "moyen");
+    // Typed, never committed (the field still has the focus when the app dies).
+    h.input("comment", "commencé avant la coupure");
     let Harness { dir, .. } = h;
     let reopened = Harness::in_dir(dir);
     let html = reopened.html();
@@ -113,10 +116,24 @@ fn a_draft_survives_the_app_being_closed() {
         html.contains("Voirie › Nid-de-poule"),
         "draft restored: {html}"
     );
-    assert_eq!(
-        reopened.backend.snapshot().draft.unwrap().comment,
-        "commencé avant la coupure"
-    );
+    let draft = reopened.backend.snapshot().draft.unwrap();
+    assert_eq!(draft.comment, "commencé avant la coupure");
+    assert_eq!(draft.extra["danger"], serde_json::json!(true));
+    assert_eq!(draft.extra["taille"], serde_json::json!("moyen"));
+    // The restored answers are shown, not only kept.
+    assert!(html.contains("commencé avant la coupure"), "{html}");
+    let checkbox = html
+        .split("<input")
+        .skip(1)
+        .find(|tag| tag.contains("id=\"extra-danger\""))
+        .unwrap();
+    assert!(checkbox.contains("checked"), "{checkbox}");
+    let moyen = html
+        .split("<option")
+        .skip(1)
+        .find(|tag| tag.contains("value=\"moyen\""))
+        .unwrap();
+    assert!(moyen.contains("selected"), "{moyen}");
 }
 
 #[test]

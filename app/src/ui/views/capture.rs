@@ -183,6 +183,10 @@ fn DetailsForm() -> Element {
     let save_key = save.clone();
     let save_click = save.clone();
     let draft_backend = backend.clone();
+    let typing_backend = backend.clone();
+    // While the comment is typed, the draft is written at most once a second (the field
+    // losing focus writes it too): a kill loses at most the last second of typing.
+    let mut last_draft = use_signal(|| None::<std::time::Instant>);
     // Read once: the input is uncontrolled, a changing `initial_value` would rewrite it.
     let initial_comment = use_hook(|| form.comment.clone());
     rsx! {
@@ -209,7 +213,16 @@ fn DetailsForm() -> Element {
                     let _ = e.set_focus(true).await;
                 },
                 placeholder: tx(lang, "Ce que vous voyez, où exactement…", "What you see, where exactly…"),
-                oninput: move |e| model.write().capture.comment = e.value(),
+                oninput: move |e| {
+                    model.write().capture.comment = e.value();
+                    let due = last_draft
+                        .peek()
+                        .is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(1));
+                    if due {
+                        last_draft.set(Some(std::time::Instant::now()));
+                        keep_draft(&typing_backend, model);
+                    }
+                },
                 onchange: move |e| {
                     model.write().capture.comment = e.value();
                     keep_draft(&draft_backend, model);
@@ -379,7 +392,8 @@ fn save_capture(backend: &crate::ui::backend::Backend, mut model: Signal<UiModel
 
 #[component]
 fn ExtraFields() -> Element {
-    let mut model = use_model();
+    let model = use_model();
+    let backend = use_backend();
     let m = model.read();
     let lang = m.lang();
     let fields = m
@@ -389,6 +403,8 @@ fn ExtraFields() -> Element {
         .and_then(|c| m.taxonomy.category(c))
         .map(|c| c.fields.clone())
         .unwrap_or_default();
+    // The values of a restored draft, shown again in the (uncontrolled) inputs.
+    let saved = m.capture.extra.clone();
     drop(m);
     let text = |fr: &str, en: &str| {
         if lang == Lang::Fr {
@@ -397,49 +413,70 @@ fn ExtraFields() -> Element {
             en.to_string()
         }
     };
+    // Every committed change goes to the form and to the draft, so a kill loses no answer;
+    // typing updates the form only (the draft follows when the field is left).
+    let set = move |code: String, draft: bool| {
+        let backend = backend.clone();
+        let mut model = model;
+        move |value: String| {
+            let mut m = model.write();
+            let taxonomy = m.taxonomy.clone();
+            m.capture.set_extra(&taxonomy, &code, &value);
+            drop(m);
+            if draft {
+                keep_draft(&backend, model);
+            }
+        }
+    };
     rsx! {
         for field in fields {
             div { class: "extra", key: "{field.code}",
-                label { {text(&field.label_fr, &field.label_en)} if field.required { " *" } }
+                label { r#for: "extra-{field.code}",
+                    {text(&field.label_fr, &field.label_en)} if field.required { " *" }
+                }
                 match field.kind {
                     balade_protocol::taxonomy::FieldKind::Boolean => rsx! {
-                        input { r#type: "checkbox",
+                        input { r#type: "checkbox", id: "extra-{field.code}",
+                            "data-testid": "extra-{field.code}",
+                            initial_checked: saved.get(&field.code) == Some(&serde_json::Value::Bool(true)),
                             onchange: {
-                                let code = field.code.clone();
-                                move |e: FormEvent| {
-                                    let mut m = model.write();
-                                    let taxonomy = m.taxonomy.clone();
-                                    m.capture.set_extra(&taxonomy, &code, if e.checked() { "true" } else { "false" });
-                                }
+                                let mut set = set(field.code.clone(), true);
+                                move |e: FormEvent| set(if e.checked() { "true" } else { "false" }.to_string())
                             },
                         }
                     },
                     balade_protocol::taxonomy::FieldKind::Choice => rsx! {
-                        select {
+                        select { id: "extra-{field.code}",
+                            "data-testid": "extra-{field.code}",
                             onchange: {
-                                let code = field.code.clone();
-                                move |e: FormEvent| {
-                                    let mut m = model.write();
-                                    let taxonomy = m.taxonomy.clone();
-                                    m.capture.set_extra(&taxonomy, &code, &e.value());
-                                }
+                                let mut set = set(field.code.clone(), true);
+                                move |e: FormEvent| set(e.value())
                             },
                             option { value: "", "—" }
                             for choice in field.choices.clone() {
-                                option { value: "{choice.code}", {text(&choice.label_fr, &choice.label_en)} }
+                                option { value: "{choice.code}",
+                                    initial_selected: saved.get(&field.code).and_then(|v| v.as_str()) == Some(choice.code.as_str()),
+                                    {text(&choice.label_fr, &choice.label_en)}
+                                }
                             }
                         }
                     },
                     _ => rsx! {
-                        input {
+                        input { id: "extra-{field.code}",
+                            "data-testid": "extra-{field.code}",
                             r#type: if field.kind == balade_protocol::taxonomy::FieldKind::Number { "number" } else { "text" },
+                            initial_value: match saved.get(&field.code) {
+                                Some(serde_json::Value::String(s)) => s.clone(),
+                                Some(serde_json::Value::Number(n)) => n.to_string(),
+                                _ => String::new(),
+                            },
                             oninput: {
-                                let code = field.code.clone();
-                                move |e: FormEvent| {
-                                    let mut m = model.write();
-                                    let taxonomy = m.taxonomy.clone();
-                                    m.capture.set_extra(&taxonomy, &code, &e.value());
-                                }
+                                let mut set = set(field.code.clone(), false);
+                                move |e: FormEvent| set(e.value())
+                            },
+                            onchange: {
+                                let mut set = set(field.code.clone(), true);
+                                move |e: FormEvent| set(e.value())
                             },
                         }
                     },
