@@ -132,3 +132,46 @@ fn a_feed_page_applied_by_the_store_shows_as_received_scheduled_and_unread() {
         "opening the incident marks it read in the store"
     );
 }
+
+#[test]
+fn a_photo_the_server_refused_is_explained_on_the_row_the_incident_and_after_a_restart() {
+    let mut h = Harness::new();
+    let photo = ui_support::write_photo(h.dir.path(), "banc.jpg");
+    h.input("search", "trou");
+    h.key("search", Key::Enter, false);
+    h.input("photo-path", &photo.display().to_string());
+    h.key("photo-path", Key::Enter, false);
+    h.input("position", "46.1591, -1.1517");
+    h.key("position", Key::Enter, false);
+    h.click("save");
+
+    // What the sync client leaves in the store when the server refuses the photo for good:
+    // the record acknowledged, the photo missing with the machine's reason, the run's summary.
+    let mut store = DeviceStore::open(h.dir.path()).unwrap();
+    let id = store.list_queue().unwrap()[0].id;
+    let sha = store.photos_of(id).unwrap()[0].sha256.clone();
+    store.claim_for_push(&[id]).unwrap();
+    store
+        .apply_push(&[RecordDecision::Acknowledge {
+            id,
+            reference: Some("LR-2026-000008".into()),
+            tracking_code: Some("TR2QFBZY".into()),
+            missing_photos: vec![sha.clone()],
+        }])
+        .unwrap();
+    let reason = "Le serveur a refusé cette photo : fichier endommagé. Reprenez la photo dans un nouveau signalement.";
+    store.mark_photo_missing(&sha, Some(reason)).unwrap();
+    let summary = "Synchronisation incomplète : 1 photo(s) n'ont pas pu être envoyées.";
+    store.set_last_sync(chrono::Utc::now(), Some(summary)).unwrap();
+    drop(store);
+
+    let Harness { dir, .. } = h;
+    let mut h = Harness::in_dir(dir);
+    h.click("nav-queue");
+    let html = h.html();
+    let escaped = |s: &str| s.replace('\'', "&#39;");
+    assert!(html.contains(&escaped(summary)), "the run's summary after a restart: {html}");
+    assert!(html.contains(reason), "the photo's reason on its row: {html}");
+    h.click("queue-row");
+    assert!(h.html().contains(reason), "and on the incident: {}", h.html());
+}

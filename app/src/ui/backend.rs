@@ -346,8 +346,11 @@ impl Backend {
             {
                 Err(BackendError::Engine(problem))
             }
-            _ => Ok(SyncView {
+            // Delivered, but not everything: the explanation (which photos, what to do) stays
+            // on screen.
+            problem => Ok(SyncView {
                 last_success: Some(chrono::Utc::now()),
+                last_error: problem,
                 ..SyncView::default()
             }),
         }
@@ -450,11 +453,17 @@ fn row_from_detail(detail: IncidentDetail) -> QueueRow {
             }
         })
         .collect();
+    // The record's own error first (refused by the server), else why a photo is not sent.
+    let photo_error = detail
+        .photos
+        .iter()
+        .filter(|p| p.upload_state != crate::engine::store::UploadState::Uploaded)
+        .find_map(|p| p.last_error.clone());
     QueueRow {
         local_state,
         reference: item.reference.clone(),
         tracking_code: item.tracking_code.clone(),
-        last_error: item.last_error_message.clone(),
+        last_error: item.last_error_message.clone().or(photo_error),
         unread: item.unread,
         photo_paths,
         timeline: detail.timeline,

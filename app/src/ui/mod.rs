@@ -131,6 +131,10 @@ pub fn apply_snapshot(model: &mut UiModel, snapshot: Snapshot) {
     }
     if !model.sync.running {
         model.sync.last_success = sync.last_success.or(model.sync.last_success);
+        // What the last sync left unexplained is kept in the store: shown after a restart too.
+        if sync.last_error.is_some() {
+            model.sync.last_error = sync.last_error;
+        }
     }
     model.storage_bytes = storage_bytes;
 }
@@ -255,7 +259,7 @@ async fn run_action(backend: &Backend, mut model: Signal<UiModel>, action: Actio
             match result {
                 Ok(view) => {
                     m.sync.last_success = view.last_success.or(Some(chrono::Utc::now()));
-                    m.sync.last_error = None;
+                    m.sync.last_error = view.last_error;
                 }
                 Err(e) => m.sync.last_error = Some(e.to_string()),
             }
