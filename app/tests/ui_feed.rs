@@ -162,7 +162,9 @@ fn a_photo_the_server_refused_is_explained_on_the_row_the_incident_and_after_a_r
     let reason = "Le serveur a refusé cette photo : fichier endommagé. Reprenez la photo dans un nouveau signalement.";
     store.mark_photo_missing(&sha, Some(reason)).unwrap();
     let summary = "Synchronisation incomplète : 1 photo(s) n'ont pas pu être envoyées.";
-    store.set_last_sync(chrono::Utc::now(), Some(summary)).unwrap();
+    store
+        .set_last_sync(chrono::Utc::now(), Some(summary))
+        .unwrap();
     drop(store);
 
     let Harness { dir, .. } = h;
@@ -170,8 +172,18 @@ fn a_photo_the_server_refused_is_explained_on_the_row_the_incident_and_after_a_r
     h.click("nav-queue");
     let html = h.html();
     let escaped = |s: &str| s.replace('\'', "&#39;");
-    assert!(html.contains(&escaped(summary)), "the run's summary after a restart: {html}");
-    assert!(html.contains(reason), "the photo's reason on its row: {html}");
+    assert!(
+        html.contains(&escaped(summary)),
+        "the run's summary after a restart: {html}"
+    );
+    assert!(
+        html.contains(reason),
+        "the photo's reason on its row: {html}"
+    );
     h.click("queue-row");
-    assert!(h.html().contains(reason), "and on the incident: {}", h.html());
+    assert!(
+        h.html().contains(reason),
+        "and on the incident: {}",
+        h.html()
+    );
 }

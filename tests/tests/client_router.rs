@@ -138,3 +138,58 @@ fn reupload_of_a_photo_the_server_holds_completes() {
     );
     assert_eq!(file_sha256(&server_photo_path(&server.data, &sha)), sha);
 }
+
+#[test]
+fn photos_held_for_wifi_wait_on_the_device_and_go_on_the_next_run() {
+    // "Photos seulement en Wi-Fi" on cellular: the report reaches the server at once, its photo
+    // waits on the device (nothing lost), and goes with the next run on Wi-Fi.
+    let tmp = tempfile::tempdir().unwrap();
+    let server = InProcessServer::start(&tmp.path().join("server"));
+    let jpeg_path = tmp.path().join("p.jpg");
+    write_jpeg(&jpeg_path, 800, 600, 3);
+    let jpeg = std::fs::read(&jpeg_path).unwrap();
+    let mut store = DeviceStore::open(tmp.path().join("device")).unwrap();
+    store.set_enrollment(&server.enrollment).unwrap();
+    let report_with_photo = incident(&store, Some(&jpeg));
+    store
+        .queue_incidents(std::slice::from_ref(&report_with_photo))
+        .unwrap();
+    let shared = Arc::new(Mutex::new(store));
+    let sha = report_with_photo.photos[0].sha256.clone();
+
+    let mut on_cellular = options();
+    on_cellular.config.hold_photos = true;
+    let report = server
+        .runtime
+        .block_on(run_sync(&shared, on_cellular, &mut |_| {}))
+        .unwrap();
+    assert_eq!(report.n_acknowledged, 1, "{report:?}");
+    assert_eq!((report.photos_held, report.n_photos_uploaded), (1, 0));
+    assert!(!server_photo_path(&server.data, &sha).exists());
+    let db = server_db(&server.data);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM requests WHERE incomplete = 1"),
+        1
+    );
+    {
+        let store = shared.lock().unwrap();
+        let photos = store.photos_of(report_with_photo.id).unwrap();
+        assert_ne!(photos[0].upload_state, UploadState::Uploaded);
+        assert!(photos[0].path.exists(), "the photo waits on the device");
+    }
+
+    let report = server
+        .runtime
+        .block_on(run_sync(&shared, options(), &mut |_| {}))
+        .unwrap();
+    assert_eq!(
+        (report.photos_held, report.n_photos_uploaded),
+        (0, 1),
+        "{report:?}"
+    );
+    assert_eq!(file_sha256(&server_photo_path(&server.data, &sha)), sha);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM requests WHERE incomplete = 1"),
+        0
+    );
+}

@@ -205,6 +205,8 @@ pub struct SyncReport {
     pub photo_problems: Vec<(String, String)>,
     /// (id, code, French message) of records the server refused in this run.
     pub frozen: Vec<(Uuid, String, String)>,
+    /// Photos left for a later run because the config holds photos (Wi-Fi only).
+    pub photos_held: usize,
 }
 
 /// Items and bytes, done and total, for a progress bar.
@@ -224,6 +226,9 @@ pub struct SyncConfig {
     /// Consecutive failures after which the run stops (`None`: retry forever, as the app does).
     pub max_retries: Option<u32>,
     pub batch_size: usize,
+    /// Photos wait for another run ("photos only on Wi-Fi" while the platform says cellular):
+    /// records and the feed still go.
+    pub hold_photos: bool,
 }
 
 impl Default for SyncConfig {
@@ -233,6 +238,7 @@ impl Default for SyncConfig {
             backoff_cap: BACKOFF_CAP,
             max_retries: None,
             batch_size: MAX_PUSH_BATCH,
+            hold_photos: false,
         }
     }
 }
@@ -295,6 +301,7 @@ impl SyncMachine {
                 n_feed_events: 0,
                 photo_problems: Vec::new(),
                 frozen: Vec::new(),
+                photos_held: 0,
             },
             progress: Progress::default(),
         }
@@ -385,6 +392,12 @@ impl SyncMachine {
     }
 
     fn enqueue_photo(&mut self, task: PhotoTask) {
+        if self.config.hold_photos {
+            if self.queued_photos.insert(task.sha256) {
+                self.report.photos_held += 1;
+            }
+            return;
+        }
         if self.queued_photos.insert(task.sha256.clone()) {
             self.progress.bytes_total += task.size;
             self.progress.bytes_done += task.offset.min(task.size);

@@ -60,6 +60,8 @@ struct Inner {
     data_dir: PathBuf,
     server_override: Option<String>,
     location: Box<dyn crate::engine::platform::LocationSource>,
+    /// Whether the network is Wi-Fi, for "photos only on Wi-Fi".
+    connectivity: Box<dyn crate::engine::platform::Connectivity>,
     store: SharedStore,
     /// The walk ended in this session, for the summary screen.
     last_ended_walk: Mutex<Option<Walk>>,
@@ -83,6 +85,19 @@ impl From<StoreError> for BackendError {
 impl Backend {
     /// Opens the device data directory (created if needed) and its store.
     pub fn open(data_dir: PathBuf, server: Option<String>) -> Result<Backend, BackendError> {
+        Backend::open_with(
+            data_dir,
+            server,
+            Box::new(crate::engine::platform::DesktopConnectivity),
+        )
+    }
+
+    /// Same, with the platform's connectivity (mobile builds; tests).
+    pub fn open_with(
+        data_dir: PathBuf,
+        server: Option<String>,
+        connectivity: Box<dyn crate::engine::platform::Connectivity>,
+    ) -> Result<Backend, BackendError> {
         std::fs::create_dir_all(&data_dir).map_err(|source| BackendError::Write {
             path: data_dir.clone(),
             source,
@@ -96,6 +111,7 @@ impl Backend {
                 data_dir,
                 server_override: server,
                 location: crate::engine::platform::desktop_location(),
+                connectivity,
                 store: Arc::new(Mutex::new(store)),
                 last_ended_walk: Mutex::new(None),
             }),
@@ -322,6 +338,8 @@ impl Backend {
     ) -> Result<SyncView, BackendError> {
         let mut options = SyncOptions::default();
         options.config.max_retries = Some(2);
+        let wifi_only = read_settings(&self.inner.data_dir.join(SETTINGS_FILE)).photos_on_wifi_only;
+        options.config.hold_photos = !self.inner.connectivity.photos_allowed(wifi_only);
         let mut on_progress = move |p: crate::engine::sync_machine::Progress| {
             progress(SyncView {
                 running: true,
@@ -350,7 +368,15 @@ impl Backend {
             // on screen.
             problem => Ok(SyncView {
                 last_success: Some(chrono::Utc::now()),
-                last_error: problem,
+                last_error: problem.or_else(|| {
+                    (report.photos_held > 0).then(|| {
+                        format!(
+                            "{} photo(s) attendent le Wi-Fi (réglage « Photos seulement en Wi-Fi ») : \
+                             elles partiront à la prochaine synchronisation en Wi-Fi.",
+                            report.photos_held
+                        )
+                    })
+                }),
                 ..SyncView::default()
             }),
         }

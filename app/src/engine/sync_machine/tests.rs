@@ -336,6 +336,49 @@ fn a_photo_the_server_refuses_does_not_block_the_others_or_the_feed() {
 }
 
 #[test]
+fn photos_wait_for_wifi_when_the_platform_says_cellular() {
+    // "Photos seulement en Wi-Fi" on a cellular network: records are pushed and the feed is
+    // read, photos wait (counted, not uploaded, not in the progress totals), nothing is lost.
+    let mut machine = SyncMachine::new(
+        SyncConfig {
+            hold_photos: true,
+            ..SyncConfig::default()
+        },
+        7,
+    );
+    let mut steps = Vec::new();
+    for event in [
+        start(&[1], &[("s1", 0)], 0),
+        pushed(vec![result(1, PushOutcome::Created, &["s2"])]),
+        page(&[], 0, false, "v1"),
+    ] {
+        steps.push(
+            machine
+                .handle(event)
+                .iter()
+                .map(summary)
+                .collect::<Vec<_>>()
+                .join(" | "),
+        );
+    }
+    assert_eq!(
+        steps,
+        [
+            "push a",
+            "apply ack:a+missing | feed 0",
+            "applyfeed 0 | done complete"
+        ]
+    );
+    assert_eq!(machine.report.photos_held, 2);
+    assert_eq!(machine.report.n_photos_uploaded, 0);
+    assert_eq!(machine.progress().bytes_total, 0);
+    assert_eq!(
+        machine.progress().items_total,
+        machine.progress().items_done
+    );
+}
+
+#[test]
 fn record_without_photo() {
     // The record is acknowledged while its photo upload fails: it stays incomplete ...
     check(
