@@ -366,3 +366,46 @@ fn with_a_tile_url_the_walk_shows_a_map_with_its_markers_and_the_setting_is_kept
         h.html()
     );
 }
+
+/// The real server router on a loopback port, inside `runtime` (for answers a screen shows).
+fn real_server(runtime: &tokio::runtime::Runtime, dir: &std::path::Path) -> String {
+    let config = balade_sync::state::Config::new(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap());
+    let state = balade_sync::state::AppState::open(config).unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app =
+        balade_sync::app::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+#[test]
+fn an_unknown_tracking_code_or_enrolment_code_is_called_so_not_a_network_problem() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _inside = runtime.enter();
+    let server_dir = tempfile::tempdir().unwrap();
+    let base = real_server(&runtime, server_dir.path());
+    let mut h = Harness::new();
+    h.with_model(|m| m.settings.server = base.clone());
+    h.click("nav-track");
+    h.input("track-code", "ABCD2345");
+    h.click("track-submit");
+    run_until(&runtime, &mut h, |html| {
+        html.contains("code de suivi inconnu")
+    });
+    assert!(!h.html().contains("injoignable"), "{}", h.html());
+
+    h.click("nav-settings");
+    h.input("enroll-code", "PAS-UN-CODE");
+    h.click("enroll");
+    run_until(&runtime, &mut h, |html| {
+        html.contains("Code d&#39;enrôlement inconnu ou déjà utilisé")
+    });
+    let html = h.html();
+    assert!(!html.contains("injoignable"), "{html}");
+}

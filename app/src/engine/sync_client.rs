@@ -50,6 +50,8 @@ pub enum ClientError {
     Request(FailureKind),
     #[error("adresse du serveur invalide : {0}")]
     BadUrl(String),
+    #[error("code de suivi invalide : {0} (8 caractères, lettres et chiffres)")]
+    InvalidCode(String),
     #[error("tâche interrompue : {0}")]
     Join(String),
 }
@@ -134,7 +136,7 @@ pub async fn enroll(
 pub async fn track(server_url: &str, code: &str) -> Result<TrackingView, ClientError> {
     let base = normalise_base(server_url)?;
     let code = balade_protocol::tracking::normalize_tracking_code(code)
-        .ok_or_else(|| ClientError::BadUrl(format!("code de suivi invalide : {code}")))?;
+        .ok_or_else(|| ClientError::InvalidCode(code.to_string()))?;
     let response = http_client()
         .get(format!("{base}/api/v1/track/{code}"))
         .send()

@@ -29,12 +29,40 @@ pub enum BackendError {
     },
     #[error("{0}")]
     Engine(String),
-    #[error("serveur injoignable ({0}) : vérifiez le réseau et l'adresse du serveur dans Réglages")]
+    #[error("{0} : vérifiez le réseau et l'adresse du serveur dans Réglages")]
     Network(String),
     #[error("code de suivi inconnu : vérifiez les 8 caractères")]
     UnknownCode,
     #[error("réponse inattendue du serveur ({0}) : réessayez plus tard")]
     Unexpected(String),
+    /// The server answered and said no, in its own (French) words.
+    #[error("{0}")]
+    Refused(String),
+    #[error("appareil non enrôlé : saisissez le code d'enrôlement dans Réglages")]
+    NotEnrolled,
+}
+
+/// What a network call's failure means for the person in front of the screen: a refusal is
+/// the server's answer (never "unreachable"), only transport problems say "check the network".
+fn client_error(
+    e: crate::engine::sync_client::ClientError,
+    not_found: BackendError,
+) -> BackendError {
+    use crate::engine::sync_client::ClientError;
+    use crate::engine::sync_machine::FailureKind;
+    match e {
+        ClientError::Request(FailureKind::Refused { status: 404, .. }) => not_found,
+        ClientError::Request(FailureKind::Refused { message, .. }) => {
+            BackendError::Refused(message)
+        }
+        ClientError::Request(FailureKind::Unauthorized) => {
+            BackendError::Refused(FailureKind::Unauthorized.message_fr())
+        }
+        ClientError::Request(kind) => BackendError::Network(kind.message_fr()),
+        ClientError::Store(StoreError::NotEnrolled) => BackendError::NotEnrolled,
+        ClientError::InvalidCode(_) => BackendError::UnknownCode,
+        other => BackendError::Engine(other.to_string()),
+    }
 }
 
 /// Everything the screens need, read from disk at start and after each action.
@@ -325,7 +353,7 @@ impl Backend {
     pub async fn track(&self, server: &str, code: &str) -> Result<TrackingView, BackendError> {
         crate::engine::sync_client::track(server, code)
             .await
-            .map_err(|e| BackendError::Network(e.to_string()))
+            .map_err(|e| client_error(e, BackendError::UnknownCode))
     }
 
     /// Runs one sync (push, photos, feed) with a few quick retries; the UI's button is the
@@ -353,7 +381,7 @@ impl Backend {
         let report =
             crate::engine::sync_client::run_sync(&self.inner.store, options, &mut on_progress)
                 .await
-                .map_err(|e| BackendError::Engine(e.to_string()))?;
+                .map_err(|e| client_error(e, BackendError::Unexpected("404".into())))?;
         match crate::engine::sync_client::report_error_fr(&report) {
             Some(problem)
                 if matches!(
@@ -388,7 +416,14 @@ impl Backend {
         crate::engine::sync_client::enroll(&self.inner.store, server, code, &name)
             .await
             .map(|_| ())
-            .map_err(|e| BackendError::Network(e.to_string()))
+            .map_err(|e| {
+                client_error(
+                    e,
+                    BackendError::Refused(
+                        "adresse sans serveur Balade : vérifiez l'adresse du serveur".into(),
+                    ),
+                )
+            })
     }
 }
 
