@@ -260,3 +260,31 @@ fn a_report_takes_three_taps_plus_a_geotagged_photo() {
     let address = report.address.as_ref().expect("an address found offline");
     assert!(address.label.ends_with("17000 La Rochelle"), "{address:?}");
 }
+
+#[test]
+fn removing_a_photo_or_changing_category_is_kept_by_the_draft() {
+    let mut h = Harness::new();
+    let photo = write_photo(h.dir.path(), "banc.jpg");
+    h.input("search", "trou");
+    h.key("search", Key::Enter, false);
+    h.input("photo-path", &photo.display().to_string());
+    h.key("photo-path", Key::Enter, false);
+    h.click("photo-remove");
+    let Harness { dir, .. } = h;
+    let mut h = Harness::in_dir(dir);
+    let draft = h.backend.snapshot().draft.unwrap();
+    assert!(draft.photos.is_empty(), "the removed photo stays removed");
+    h.click("change-category");
+    let Harness { dir, .. } = h;
+    let h = Harness::in_dir(dir);
+    let draft = h.backend.snapshot().draft;
+    assert!(
+        draft.as_ref().is_none_or(|d| d.category.is_none()),
+        "{draft:?}"
+    );
+    assert!(
+        h.html().contains("Rechercher"),
+        "back on the tiles: {}",
+        h.html()
+    );
+}

@@ -135,7 +135,13 @@ fn SubcategoryPicker() -> Element {
     rsx! {
         h1 { "{category.emoji} " {label(&category.label_fr, &category.label_en)} }
         button { class: "link", "data-testid": tid("change-category"),
-            onclick: move |_| model.write().capture.clear_category(),
+            onclick: {
+                let backend = backend.clone();
+                move |_| {
+                    model.write().capture.clear_category();
+                    keep_draft(&backend, model);
+                }
+            },
             {tx(lang, "← Changer de catégorie", "← Change category")}
         }
         div { class: "tiles",
@@ -192,7 +198,13 @@ fn DetailsForm() -> Element {
     rsx! {
         h1 { "{emoji} {kind}" }
         button { class: "link", "data-testid": tid("change-category"),
-            onclick: move |_| model.write().capture.clear_category(),
+            onclick: {
+                let backend = draft_backend.clone();
+                move |_| {
+                    model.write().capture.clear_category();
+                    keep_draft(&backend, model);
+                }
+            },
             {tx(lang, "← Changer", "← Change")}
         }
         div { class: "form",
@@ -533,6 +545,7 @@ fn PhotoField() -> Element {
     let click_backend = backend.clone();
     let drop_backend = backend.clone();
     let picker_backend = backend.clone();
+    let remove_backend = backend.clone();
     rsx! {
         label { r#for: "photo-path", {tx(lang, "Photos", "Photos")} }
         div { class: "photos",
@@ -543,8 +556,14 @@ fn PhotoField() -> Element {
                     } else {
                         span { "📷" }
                     }
-                    button { class: "link small",
-                        onclick: move |_| { model.write().capture.photos.remove(idx); },
+                    button { class: "link small", "data-testid": tid("photo-remove"),
+                        onclick: {
+                            let backend = remove_backend.clone();
+                            move |_| {
+                                model.write().capture.photos.remove(idx);
+                                keep_draft(&backend, model);
+                            }
+                        },
                         {tx(lang, "Retirer", "Remove")}
                     }
                 }

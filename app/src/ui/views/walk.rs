@@ -143,6 +143,7 @@ fn CurrentWalk(walk: Walk) -> Element {
 #[component]
 fn WalkIncidents(rows: Vec<QueueRow>) -> Element {
     let mut model = use_model();
+    let backend = crate::ui::use_backend();
     let m = model.read();
     let lang = m.lang();
     let labels: Vec<String> = rows
@@ -154,7 +155,14 @@ fn WalkIncidents(rows: Vec<QueueRow>) -> Element {
         ol { class: "walk-list",
             for (number, (row, label)) in rows.into_iter().zip(labels).enumerate() {
                 li { key: "{row.incident.id}", class: "walk-item",
-                    onclick: move |_| model.write().open_incident(row.incident.id),
+                    onclick: {
+                        let backend = backend.clone();
+                        move |_| {
+                            // Opening it reads its news, as from the queue.
+                            backend.mark_read(row.incident.id);
+                            model.write().open_incident(row.incident.id);
+                        }
+                    },
                     span { class: "plan-number", "{number + 1}" }
                     if let Some(url) = row.photo_paths.first().and_then(|p| photo_data_url(p)) {
                         img { class: "thumb-small", src: "{url}", alt: "" }
