@@ -243,6 +243,19 @@ fn a_walk_is_started_with_a_neighbourhood_and_summarised() {
         html.contains("<td>Voirie</td><td>2</td>"),
         "count per category: {html}"
     );
+    // After a restart the ended walk is listed and its summary opens again.
+    let Harness { dir, .. } = h;
+    let mut h = Harness::in_dir(dir);
+    h.click("nav-walk");
+    let html = h.html();
+    assert!(
+        html.contains("Balades terminées") && html.contains("2 signalement(s)"),
+        "{html}"
+    );
+    h.click("past-walk");
+    let html = h.html();
+    assert!(html.contains("Résumé — Balade de printemps"), "{html}");
+    assert!(html.contains("<td>Voirie</td><td>2</td>"), "{html}");
 }
 
 /// The (cx, cy) of each plan point in the rendered SVG.

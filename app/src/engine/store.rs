@@ -443,6 +443,20 @@ impl DeviceStore {
         self.walk(&id)
     }
 
+    /// Ended walks, the most recently started first (at most `limit`), for their summaries.
+    pub fn ended_walks(&self, limit: usize) -> Result<Vec<Walk>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT body FROM walks WHERE ended = 1
+             ORDER BY json_extract(body, '$.started_at') DESC, id DESC LIMIT ?1",
+        )?;
+        let bodies = stmt.query_map([limit as i64], |r| r.get::<_, String>(0))?;
+        let mut walks = Vec::new();
+        for body in bodies {
+            walks.push(serde_json::from_str(&body?)?);
+        }
+        Ok(walks)
+    }
+
     fn walk(&self, id: &str) -> Result<Option<Walk>, StoreError> {
         let body: Option<String> = self
             .conn

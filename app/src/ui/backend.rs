@@ -91,8 +91,6 @@ struct Inner {
     /// Whether the network is Wi-Fi, for "photos only on Wi-Fi".
     connectivity: Box<dyn crate::engine::platform::Connectivity>,
     store: SharedStore,
-    /// The walk ended in this session, for the summary screen.
-    last_ended_walk: Mutex<Option<Walk>>,
 }
 
 impl PartialEq for Backend {
@@ -102,6 +100,8 @@ impl PartialEq for Backend {
 }
 
 const DRAFT_FILE: &str = "ui-draft.json";
+/// Ended walks listed on the walk screen (their summaries stay available after a restart).
+const PAST_WALKS_SHOWN: usize = 20;
 const SETTINGS_FILE: &str = "ui-settings.json";
 
 impl From<StoreError> for BackendError {
@@ -141,7 +141,6 @@ impl Backend {
                 location: crate::engine::platform::desktop_location(),
                 connectivity,
                 store: Arc::new(Mutex::new(store)),
-                last_ended_walk: Mutex::new(None),
             }),
         })
     }
@@ -213,6 +212,10 @@ impl Backend {
                 last_error: None,
             })
             .collect();
+        let past_walks = store.ended_walks(PAST_WALKS_SHOWN).unwrap_or_else(|e| {
+            note(e);
+            Vec::new()
+        });
         let (last_success, last_error) = store.last_sync().unwrap_or((None, None));
         let storage_bytes = store
             .storage_used()
@@ -228,14 +231,7 @@ impl Backend {
         Snapshot {
             rows,
             walk,
-            past_walks: self
-                .inner
-                .last_ended_walk
-                .lock()
-                .expect("walk lock")
-                .clone()
-                .into_iter()
-                .collect(),
+            past_walks,
             settings,
             followed,
             draft: read_json::<CaptureForm>(&self.inner.data_dir.join(DRAFT_FILE)),
@@ -291,8 +287,7 @@ impl Backend {
     pub fn start_walk(&self, walk: Walk) -> Result<(), BackendError> {
         let mut store = self.store();
         if store.current_walk()?.is_some() {
-            let ended = store.end_walk(chrono::Utc::now())?;
-            *self.inner.last_ended_walk.lock().expect("walk lock") = Some(ended);
+            store.end_walk(chrono::Utc::now())?;
         }
         store.start_walk(
             &walk.title,
@@ -304,8 +299,7 @@ impl Backend {
     }
 
     pub fn end_walk(&self) -> Result<(), BackendError> {
-        let ended = self.store().end_walk(chrono::Utc::now())?;
-        *self.inner.last_ended_walk.lock().expect("walk lock") = Some(ended);
+        self.store().end_walk(chrono::Utc::now())?;
         Ok(())
     }
 

@@ -162,6 +162,8 @@ pub struct UiModel {
     pub walk: Option<Walk>,
     /// Ended walks, newest first.
     pub past_walks: Vec<Walk>,
+    /// The ended walk whose summary was asked for (else the current or the last one).
+    pub summary_of: Option<Uuid>,
     pub rows: Vec<QueueRow>,
     pub followed: Vec<FollowedCode>,
     pub settings: Settings,
@@ -180,6 +182,7 @@ impl UiModel {
             neighbourhoods,
             walk: None,
             past_walks: Vec::new(),
+            summary_of: None,
             rows: Vec::new(),
             followed: Vec::new(),
             settings: Settings::default(),
@@ -264,8 +267,12 @@ impl UiModel {
         format!("{} › {sub}", self.category_label(category))
     }
 
-    /// The walk the summary screen shows: the current one, else the last ended one.
+    /// The walk the summary screen shows: the ended walk asked for, else the current one, else
+    /// the last ended one.
     pub fn summary_walk(&self) -> Option<&Walk> {
-        self.walk.as_ref().or(self.past_walks.first())
+        self.summary_of
+            .and_then(|id| self.past_walks.iter().find(|w| w.id == id))
+            .or(self.walk.as_ref())
+            .or(self.past_walks.first())
     }
 }

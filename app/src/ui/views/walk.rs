@@ -28,7 +28,8 @@ fn StartWalk() -> Element {
     let m = model.read();
     let lang = m.lang();
     let neighbourhoods = m.neighbourhoods.clone();
-    let has_past = !m.past_walks.is_empty();
+    let past_walks = m.past_walks.clone();
+    let counts: Vec<usize> = past_walks.iter().map(|w| m.walk_rows(w.id).len()).collect();
     drop(m);
     let mut title = use_signal(String::new);
     let mut neighbourhood = use_signal(String::new);
@@ -78,9 +79,25 @@ fn StartWalk() -> Element {
                 {tx(lang, "Commencer la balade", "Start the walk")}
             }
         }
-        if has_past {
-            button { class: "link", onclick: move |_| model.write().screen = Screen::Summary,
-                {tx(lang, "Résumé de la dernière balade", "Summary of the last walk")}
+        if !past_walks.is_empty() {
+            h2 { {tx(lang, "Balades terminées", "Ended walks")} }
+            ul { class: "past-walks",
+                for (walk, count) in past_walks.into_iter().zip(counts) {
+                    li { key: "{walk.id}",
+                        button { class: "link", "data-testid": tid("past-walk"),
+                            onclick: move |_| {
+                                let mut m = model.write();
+                                m.summary_of = Some(walk.id);
+                                m.screen = Screen::Summary;
+                            },
+                            "{walk.title}"
+                        }
+                        span { class: "muted",
+                            " — " {format_time(lang, walk.started_at)} " · "
+                            "{count} " {tx(lang, "signalement(s)", "report(s)")}
+                        }
+                    }
+                }
             }
         }
     }
@@ -116,7 +133,11 @@ fn CurrentWalk(walk: Walk) -> Element {
             button { class: "primary", onclick: move |_| model.write().screen = Screen::Capture,
                 {tx(lang, "➕ Signaler", "➕ Report")}
             }
-            button { onclick: move |_| model.write().screen = Screen::Summary,
+            button { onclick: move |_| {
+                    let mut m = model.write();
+                    m.summary_of = None;
+                    m.screen = Screen::Summary;
+                },
                 {tx(lang, "Résumé imprimable", "Printable summary")}
             }
             button { class: "danger", "data-testid": tid("walk-end"),
