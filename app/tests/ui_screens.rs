@@ -382,16 +382,76 @@ fn with_a_tile_url_the_walk_shows_a_map_with_its_markers_and_the_setting_is_kept
 
 /// The real server router on a loopback port, inside `runtime` (for answers a screen shows).
 fn real_server(runtime: &tokio::runtime::Runtime, dir: &std::path::Path) -> String {
+    real_server_with_state(runtime, dir).0
+}
+
+fn real_server_with_state(
+    runtime: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+) -> (String, balade_sync::state::AppState) {
     let config = balade_sync::state::Config::new(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap());
     let state = balade_sync::state::AppState::open(config).unwrap();
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app =
-        balade_sync::app::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = balade_sync::app::app(state.clone())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
+    (base, state)
+}
+
+#[test]
+fn a_followed_code_keeps_its_last_status_offline_and_can_be_dropped() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _inside = runtime.enter();
+    let server_dir = tempfile::tempdir().unwrap();
+    let (base, state) = real_server_with_state(&runtime, server_dir.path());
+    // A request filed on the server (as a console or Open311 report would be).
+    let taxonomy = state.taxonomy();
+    let report = incident("Nid-de-poule rue Chef-de-Ville");
+    let outcome = state
+        .store
+        .with_conn(|c| {
+            balade_sync::store::write_tx(c, |tx| {
+                balade_sync::store::requests::insert_incident(
+                    tx,
+                    &taxonomy,
+                    &report,
+                    None,
+                    balade_sync::store::requests::Source::Console,
+                )
+            })
+        })
+        .unwrap();
+    let balade_sync::store::requests::InsertOutcome::Created(stored) = outcome else {
+        panic!("{outcome:?}")
+    };
+    let mut h = Harness::new();
+    h.with_model(|m| m.settings.server = base.clone());
+    h.click("nav-track");
+    h.input("track-code", &stored.tracking_code);
+    h.click("track-submit");
+    run_until(&runtime, &mut h, |html| html.contains(&stored.reference));
+
+    // Restarted with no server at hand: the last status is still there.
+    let Harness { dir, .. } = h;
+    let mut h = Harness::in_dir(dir);
+    h.click("nav-track");
+    let html = h.html();
+    assert!(
+        html.contains(&stored.tracking_code) && html.contains(&stored.reference),
+        "{html}"
+    );
+    h.click("unfollow");
+    assert!(!h.html().contains(&stored.tracking_code), "{}", h.html());
+    let Harness { dir, .. } = h;
+    let mut h = Harness::in_dir(dir);
+    h.click("nav-track");
+    assert!(!h.html().contains(&stored.tracking_code), "{}", h.html());
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use balade_protocol::envelope::FeedPage;
+use balade_protocol::envelope::{FeedPage, TrackingView};
 use balade_protocol::incident::{
     Incident, MAX_COMMENT_CHARS, MAX_PHOTOS, PhotoRef, Walk, sha256_hex,
 };
@@ -679,6 +679,34 @@ impl DeviceStore {
             .prepare("SELECT code, label FROM followed_codes ORDER BY added_at")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Keeps the public status just fetched for a followed code (shown offline and after a
+    /// restart). A code no longer followed is left alone.
+    pub fn set_followed_view(&self, code: &str, view: &TrackingView) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE followed_codes SET last_view = ?2, refreshed_at = ?3 WHERE code = ?1",
+            params![code, serde_json::to_string(view)?, Utc::now().to_rfc3339()],
+        )?;
+        Ok(())
+    }
+
+    /// The last public status kept for each followed code, oldest code first.
+    pub fn followed_views(&self) -> Result<Vec<(String, Option<TrackingView>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT code, last_view FROM followed_codes ORDER BY added_at")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (code, view) = row?;
+            // A view that no longer parses (older app) is simply fetched again.
+            let view = view.and_then(|v| serde_json::from_str(&v).ok());
+            out.push((code, view));
+        }
+        Ok(out)
     }
 
     // ---- export and space -------------------------------------------------------------------

@@ -203,12 +203,12 @@ impl Backend {
             None
         });
         let followed = store
-            .followed()
+            .followed_views()
             .unwrap_or_default()
             .into_iter()
-            .map(|(code, _)| FollowedCode {
+            .map(|(code, view)| FollowedCode {
                 code,
-                view: None,
+                view,
                 last_error: None,
             })
             .collect();
@@ -343,11 +343,19 @@ impl Backend {
             .map_err(|e| BackendError::Engine(e.to_string()))
     }
 
-    /// Public status of a tracking code (`GET /api/v1/track/{code}`, no auth).
+    /// Public status of a tracking code (`GET /api/v1/track/{code}`, no auth), kept for the
+    /// followed code so it shows offline and after a restart.
     pub async fn track(&self, server: &str, code: &str) -> Result<TrackingView, BackendError> {
-        crate::engine::sync_client::track(server, code)
+        let view = crate::engine::sync_client::track(server, code)
             .await
-            .map_err(|e| client_error(e, BackendError::UnknownCode))
+            .map_err(|e| client_error(e, BackendError::UnknownCode))?;
+        self.store().set_followed_view(&view.tracking_code, &view)?;
+        Ok(view)
+    }
+
+    /// Stops following a code.
+    pub fn unfollow(&self, code: &str) -> Result<(), BackendError> {
+        Ok(self.store().unfollow(code)?)
     }
 
     /// Runs one sync (push, photos, feed) with a few quick retries; the UI's button is the

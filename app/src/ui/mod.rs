@@ -119,11 +119,25 @@ pub fn apply_snapshot(model: &mut UiModel, snapshot: Snapshot) {
     model.walk = walk;
     model.past_walks = past_walks;
     model.settings = settings;
+    // Followed codes: the store says which (a code no longer followed goes), the model keeps
+    // its order and the freshest view.
+    let previous = std::mem::take(&mut model.followed);
+    let mut merged: Vec<FollowedCode> = previous
+        .into_iter()
+        .filter_map(|mut shown| {
+            let stored = followed.iter().find(|f| f.code == shown.code)?;
+            if shown.view.is_none() {
+                shown.view = stored.view.clone();
+            }
+            Some(shown)
+        })
+        .collect();
     for code in followed {
-        if !model.followed.iter().any(|f| f.code == code.code) {
-            model.followed.push(code);
+        if !merged.iter().any(|f| f.code == code.code) {
+            merged.push(code);
         }
     }
+    model.followed = merged;
     if let Some(draft) = draft
         && model.capture.is_empty()
     {

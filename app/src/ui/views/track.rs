@@ -10,7 +10,8 @@ use crate::ui::{Action, use_actions, use_model};
 
 #[component]
 pub fn TrackScreen() -> Element {
-    let model = use_model();
+    let mut model = use_model();
+    let backend = crate::ui::use_backend();
     let actions = use_actions();
     let m = model.read();
     let lang = m.lang();
@@ -44,10 +45,21 @@ pub fn TrackScreen() -> Element {
                         if let Some(address) = view.address.as_deref() { p { class: "muted", "{address}" } }
                         Timeline { events: view.timeline.clone() }
                     } else if f.last_error.is_none() {
-                        p { class: "muted", {tx(lang, "En attente de la prochaine synchronisation…", "Waiting for the next sync…")} }
+                        p { class: "muted", {tx(lang, "Statut pas encore reçu : il arrivera à la prochaine synchronisation.", "No status yet: it comes with the next sync.")} }
                     }
                     if let Some(error) = f.last_error.as_deref() {
                         p { class: "error", "{error}" }
+                    }
+                    button { class: "link small", "data-testid": tid("unfollow"),
+                        onclick: {
+                            let backend = backend.clone();
+                            let code = f.code.clone();
+                            move |_| match backend.unfollow(&code) {
+                                Ok(()) => model.write().followed.retain(|f| f.code != code),
+                                Err(e) => model.write().notice = Some(e.to_string()),
+                            }
+                        },
+                        {tx(lang, "Ne plus suivre", "Stop following")}
                     }
                 }
             }
