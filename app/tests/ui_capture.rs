@@ -46,6 +46,16 @@ fn searching_trou_then_saving_puts_a_pothole_in_the_queue_as_en_attente() {
 }
 
 #[test]
+fn a_search_with_no_match_says_so() {
+    let mut h = Harness::new();
+    h.input("search", "xylophone");
+    let html = h.html();
+    assert!(html.contains("Aucune catégorie ne correspond"), "{html}");
+    h.input("search", "arbre");
+    assert!(!h.html().contains("Aucune catégorie ne correspond"));
+}
+
+#[test]
 fn saving_without_a_position_says_what_to_do_and_keeps_the_form() {
     let mut h = Harness::new();
     h.input("search", "tag");

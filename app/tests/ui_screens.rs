@@ -228,6 +228,15 @@ fn a_walk_is_started_with_a_neighbourhood_and_summarised() {
         );
     }
     h.click("walk-end");
+    assert!(
+        h.html().contains("Terminer « Balade de printemps » ?"),
+        "asked first: {}",
+        h.html()
+    );
+    h.click("walk-end-cancel");
+    assert!(h.html().contains("Balade de printemps"), "still going");
+    h.click("walk-end");
+    h.click("walk-end-confirm");
     let html = h.html();
     assert_eq!(
         html.matches("class=\"plan-point\"").count(),
@@ -481,4 +490,22 @@ fn an_unknown_tracking_code_or_enrolment_code_is_called_so_not_a_network_problem
     });
     let html = h.html();
     assert!(!html.contains("injoignable"), "{html}");
+}
+
+#[test]
+fn a_server_address_typed_in_settings_is_not_undone_by_the_start_up_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = balade_app::ui::backend::Backend::open(
+        dir.path().to_path_buf(),
+        Some("http://127.0.0.1:8080".into()),
+    )
+    .unwrap();
+    let mut settings = backend.snapshot().settings;
+    assert_eq!(settings.server, "http://127.0.0.1:8080");
+    settings.server = "https://balade.example.fr".into();
+    backend.save_settings(&settings).unwrap();
+    assert_eq!(
+        backend.snapshot().settings.server,
+        "https://balade.example.fr"
+    );
 }

@@ -86,7 +86,6 @@ pub struct Backend {
 
 struct Inner {
     data_dir: PathBuf,
-    server_override: Option<String>,
     location: Box<dyn crate::engine::platform::LocationSource>,
     /// Whether the network is Wi-Fi, for "photos only on Wi-Fi".
     connectivity: Box<dyn crate::engine::platform::Connectivity>,
@@ -137,7 +136,6 @@ impl Backend {
         Ok(Backend {
             inner: Arc::new(Inner {
                 data_dir,
-                server_override: server,
                 location: crate::engine::platform::desktop_location(),
                 connectivity,
                 store: Arc::new(Mutex::new(store)),
@@ -181,9 +179,9 @@ impl Backend {
         let store = self.store();
         let mut problems = Vec::new();
         let mut note = |e: StoreError| problems.push(e.to_string());
-        if let Some(server) = self.inner.server_override.clone() {
-            settings.server = server;
-        } else if let Ok(Some(server)) = store.server_url() {
+        // The store's address is the one in force: `--server` writes it at start, Réglages
+        // changes it afterwards (a start-up override must not undo what the user typed).
+        if let Ok(Some(server)) = store.server_url() {
             settings.server = server;
         }
         settings.enrolled = matches!(store.enrollment(), Ok(Some(_)));

@@ -126,16 +126,31 @@ pub struct Tile {
 /// Why the form cannot be saved yet (French message, English beside it).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CaptureError {
-    #[error("choisissez une catégorie / choose a category")]
+    #[error("choisissez une catégorie")]
     NoCategory,
-    #[error("choisissez une sous-catégorie / choose a sub-category")]
+    #[error("choisissez une sous-catégorie")]
     NoSubcategory,
     #[error(
-        "position manquante : saisissez « latitude, longitude » ou ajoutez une photo géolocalisée / position missing"
+        "position manquante : touchez « Ma position », saisissez « latitude, longitude » ou ajoutez une photo géolocalisée"
     )]
     NoPosition,
     #[error("{0}")]
     Invalid(String),
+}
+
+impl CaptureError {
+    /// The message in the app's language (French is the `Display`).
+    pub fn message(&self, lang: crate::ui::i18n::Lang) -> String {
+        use crate::ui::i18n::Lang;
+        match (self, lang) {
+            (_, Lang::Fr) | (CaptureError::Invalid(_), _) => self.to_string(),
+            (CaptureError::NoCategory, Lang::En) => "choose a category".into(),
+            (CaptureError::NoSubcategory, Lang::En) => "choose a sub-category".into(),
+            (CaptureError::NoPosition, Lang::En) => {
+                "position missing: tap “My position”, type “latitude, longitude” or add a geotagged photo".into()
+            }
+        }
+    }
 }
 
 impl CaptureForm {

@@ -48,6 +48,17 @@ impl Harness {
 
     fn scan(&mut self, mutations: Mutations) {
         for edit in mutations.edits {
+            // An id given to a new node may be a recycled one: forget what the old node had.
+            match &edit {
+                Mutation::AssignId { id, .. }
+                | Mutation::CreatePlaceholder { id }
+                | Mutation::CreateTextNode { id, .. }
+                | Mutation::LoadTemplate { id, .. }
+                | Mutation::Remove { id } => {
+                    self.attributes.remove(id);
+                }
+                _ => {}
+            }
             if let Mutation::SetAttribute {
                 name, value, id, ..
             } = edit

@@ -89,6 +89,11 @@ fn CategoryPicker() -> Element {
                 }
             },
         }
+        if tiles.is_empty() {
+            p { class: "muted", "data-testid": tid("no-match"),
+                {tx(lang, "Aucune catégorie ne correspond : essayez un autre mot (trou, tag, arbre, banc…) ou effacez la recherche.", "No category matches: try another word (pothole, graffiti, tree, bench…) or clear the search.")}
+            }
+        }
         div { class: "tiles",
             for tile in tiles {
                 button {
@@ -377,7 +382,7 @@ fn save_capture(backend: &crate::ui::backend::Backend, mut model: Signal<UiModel
         .to_incident(&m.taxonomy, walk_id, chrono::Utc::now());
     let photos = m.capture.photos.clone();
     drop(m);
-    match built.map_err(|e| e.to_string()).and_then(|incident| {
+    match built.map_err(|e| e.message(lang)).and_then(|incident| {
         backend
             .save_incident(incident, &photos)
             .map_err(|e| e.to_string())

@@ -120,6 +120,7 @@ fn CurrentWalk(walk: Walk) -> Element {
     let lang = m.lang();
     let rows: Vec<QueueRow> = m.walk_rows(walk.id).into_iter().cloned().collect();
     drop(m);
+    let mut confirm_end = use_signal(|| false);
     rsx! {
         h1 { "{walk.title}" }
         p { class: "muted",
@@ -140,19 +141,37 @@ fn CurrentWalk(walk: Walk) -> Element {
                 },
                 {tx(lang, "Résumé imprimable", "Printable summary")}
             }
-            button { class: "danger", "data-testid": tid("walk-end"),
-                onclick: move |_| {
-                    match backend.end_walk() {
-                        Ok(()) => {
-                            let snapshot = backend.snapshot();
-                            let mut m = model.write();
-                            crate::ui::apply_snapshot(&mut m, snapshot);
-                            m.screen = Screen::Summary;
-                        }
-                        Err(e) => model.write().notice = Some(e.to_string()),
+            // Ending is asked twice: a walk cannot be reopened, and the button sits where a
+            // hurried thumb lands.
+            if *confirm_end.read() {
+                span { class: "confirm",
+                    {tx(lang, "Terminer « ", "End “")} "{walk.title}" {tx(lang, " » ? ", "”? ")}
+                    button { class: "danger", "data-testid": tid("walk-end-confirm"),
+                        onclick: move |_| {
+                            confirm_end.set(false);
+                            match backend.end_walk() {
+                                Ok(()) => {
+                                    let snapshot = backend.snapshot();
+                                    let mut m = model.write();
+                                    crate::ui::apply_snapshot(&mut m, snapshot);
+                                    m.summary_of = None;
+                                    m.screen = Screen::Summary;
+                                }
+                                Err(e) => model.write().notice = Some(e.to_string()),
+                            }
+                        },
+                        {tx(lang, "Oui, terminer", "Yes, end it")}
                     }
-                },
-                {tx(lang, "Terminer la balade", "End the walk")}
+                    button { "data-testid": tid("walk-end-cancel"),
+                        onclick: move |_| confirm_end.set(false),
+                        {tx(lang, "Annuler", "Cancel")}
+                    }
+                }
+            } else {
+                button { class: "danger", "data-testid": tid("walk-end"),
+                    onclick: move |_| confirm_end.set(true),
+                    {tx(lang, "Terminer la balade", "End the walk")}
+                }
             }
         }
         h2 { {tx(lang, "Signalements de la balade", "Reports of this walk")} " ({rows.len()})" }
