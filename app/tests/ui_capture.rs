@@ -298,3 +298,34 @@ fn removing_a_photo_or_changing_category_is_kept_by_the_draft() {
         h.html()
     );
 }
+
+#[test]
+fn with_no_position_a_typed_street_places_the_report() {
+    // No fix, no geotagged photo: "chef de ville" (no accents, no capitals) offers the city's
+    // street; choosing it places the report on its name plate, flagged as approximate.
+    let mut h = Harness::new();
+    h.input("search", "trou");
+    h.key("search", Key::Enter, false);
+    h.input("address", "chef de ville");
+    let html = h.html();
+    assert!(html.contains("placez le signalement sur une rue"), "{html}");
+    assert!(
+        html.to_lowercase()
+            .contains("chef de ville, 17000 la rochelle"),
+        "{html}"
+    );
+    h.click("street-suggestion");
+    let html = h.html();
+    assert!(html.contains("rue choisie, plaque de rue"), "{html}");
+    assert!(html.contains("précision faible"), "{html}");
+    h.click("save");
+    assert!(h.html().contains("Signalement enregistré"), "{}", h.html());
+    let mut store = balade_app::engine::store::DeviceStore::open(h.dir.path()).unwrap();
+    let saved = &store.export_selection().unwrap().incidents[0];
+    let address = saved.address.as_ref().unwrap();
+    assert!(
+        address.label.to_lowercase().contains("chef de ville") && !address.edited,
+        "{address:?}"
+    );
+    assert_eq!(saved.position.accuracy_m, Some(100.0));
+}

@@ -32,6 +32,37 @@ fn furniture_index() -> &'static FurnitureIndex {
     FURNITURE.get_or_init(furniture::la_rochelle)
 }
 
+/// How far from a street's name plate a report placed "on the street" may be: the position
+/// is only the plate's, so it is shown as poor (the agent checks it).
+pub const STREET_PLATE_ACCURACY_M: f64 = 100.0;
+
+/// A street of the city's referential that matches typed text, with the position of its first
+/// name plate: a way to place a report when there is no fix and no geotagged photo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreetSuggestion {
+    pub label: String,
+    pub position: Position,
+}
+
+/// Streets with a known position whose name matches `query` (accents and case ignored), best
+/// first.
+pub fn street_suggestions(query: &str, limit: usize) -> Vec<StreetSuggestion> {
+    street_index()
+        .search(query, limit * 2)
+        .into_iter()
+        .filter_map(|m| {
+            let plate = m.street.points.first()?;
+            let position =
+                Position::new(plate.lat, plate.lon, Some(STREET_PLATE_ACCURACY_M)).ok()?;
+            Some(StreetSuggestion {
+                label: m.street.label(),
+                position,
+            })
+        })
+        .take(limit)
+        .collect()
+}
+
 /// Loads both indexes on a background thread (idempotent).
 pub fn warm_up() {
     std::thread::Builder::new()

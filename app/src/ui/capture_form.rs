@@ -66,6 +66,8 @@ pub enum PositionOrigin {
     Device,
     PhotoExif,
     GpxReplay,
+    /// A street chosen by name: the position of its name plate.
+    Street,
 }
 
 impl PositionOrigin {
@@ -75,6 +77,11 @@ impl PositionOrigin {
             PositionOrigin::Device => tx(lang, "appareil", "device"),
             PositionOrigin::PhotoExif => tx(lang, "photo (EXIF)", "photo (EXIF)"),
             PositionOrigin::GpxReplay => tx(lang, "trace GPX", "GPX track"),
+            PositionOrigin::Street => tx(
+                lang,
+                "rue choisie, plaque de rue",
+                "chosen street, name plate",
+            ),
         }
     }
 }
@@ -284,6 +291,16 @@ impl CaptureForm {
         {
             self.asset = None;
         }
+    }
+
+    /// Places the report on a street chosen by name (no fix, no geotagged photo). What the
+    /// agent typed stays the address when it says more than the street (a house number).
+    pub fn place_on_street(&mut self, street: &place::StreetSuggestion) {
+        let typed_number = self.address.chars().any(|c| c.is_ascii_digit());
+        if !typed_number {
+            self.address_edited = false;
+        }
+        self.set_position(street.position, PositionOrigin::Street);
     }
 
     /// The agent typed or corrected the address.

@@ -284,6 +284,12 @@ fn AddressField() -> Element {
         .found_address
         .clone()
         .filter(|f| f.label == address);
+    // No position yet: the typed street can place the report (the city's streets, offline).
+    let suggestions = if m.capture.position.is_none() && address.trim().chars().count() >= 3 {
+        crate::engine::place::street_suggestions(&address, 5)
+    } else {
+        Vec::new()
+    };
     drop(m);
     rsx! {
         label { r#for: "address", {tx(lang, "Adresse (modifiable)", "Address (editable)")} }
@@ -300,6 +306,27 @@ fn AddressField() -> Element {
                     let backend = backend.clone();
                     move |_| keep_draft(&backend, model)
                 },
+            }
+        }
+        if !suggestions.is_empty() {
+            p { class: "muted small",
+                {tx(lang, "Pas de position : placez le signalement sur une rue de la ville.", "No position: place the report on a city street.")}
+            }
+            div { class: "nearby",
+                for street in suggestions {
+                    button { class: "chip", key: "{street.label}",
+                        "data-testid": tid("street-suggestion"),
+                        onclick: {
+                            let backend = backend.clone();
+                            let street = street.clone();
+                            move |_| {
+                                model.write().capture.place_on_street(&street);
+                                keep_draft(&backend, model);
+                            }
+                        },
+                        "📍 {street.label}"
+                    }
+                }
             }
         }
         if let Some(found) = found {
