@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::api::device::{item_result, upsert_walk};
-use crate::api::tus::{UPLOADS_DIR, photo_path};
+use crate::api::tus::{UPLOADS_DIR, install_photo};
 use crate::state::MAX_UPLOAD_SIZE;
 use crate::store::requests::{self, Source};
 use crate::store::{Store, StoreError};
@@ -412,12 +412,7 @@ impl StagedPhotos {
         let mut moved = Vec::with_capacity(photos.len());
         let mut rest = photos.into_iter();
         while let Some(photo) = rest.next() {
-            let target = photo_path(&self.data_dir, &photo.sha256);
-            let dir = target.parent().expect("photo path has a parent");
-            let result = fs::create_dir_all(dir)
-                .and_then(|()| fs::rename(&photo.part, &target))
-                .and_then(|()| fs::File::open(dir)?.sync_all());
-            if let Err(e) = result {
+            if let Err(e) = install_photo(&self.data_dir, &photo.part, &photo.sha256) {
                 // What is not in place yet is cleaned up; what is in place is a valid,
                 // content-addressed file that a retry reuses.
                 self.photos = std::iter::once(photo).chain(rest).collect();

@@ -49,6 +49,17 @@ pub fn photo_path(data_dir: &FsPath, sha256: &str) -> PathBuf {
     data_dir.join(PHOTOS_DIR).join(&sha256[..2]).join(sha256)
 }
 
+/// Moves a verified file into the content-addressed photo store: rename (atomic, same file
+/// system) then fsync of the directory, so the photo is durable before any row says it exists.
+/// Shared by tus uploads and device-export imports.
+pub fn install_photo(data_dir: &FsPath, part: &FsPath, sha256: &str) -> std::io::Result<()> {
+    let target = photo_path(data_dir, sha256);
+    let dir = target.parent().expect("photo path has a parent");
+    std::fs::create_dir_all(dir)?;
+    std::fs::rename(part, &target)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
 fn part_path(data_dir: &FsPath, id: &str) -> PathBuf {
     data_dir.join(UPLOADS_DIR).join(format!("{id}.part"))
 }
@@ -581,7 +592,7 @@ fn patched(offset: u64) -> Response {
 /// Last byte received: verify the whole file and move it into place, or delete it.
 async fn finish(state: &AppState, upload: &Upload) -> Result<(), ApiError> {
     let part = part_path(&state.data_dir, &upload.id);
-    let target = photo_path(&state.data_dir, &upload.sha256);
+    let data_dir = state.data_dir.clone();
     let expected = upload.sha256.clone();
     let verified = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
         let mut file = std::fs::File::open(&part)?;
@@ -591,10 +602,7 @@ async fn finish(state: &AppState, upload: &Upload) -> Result<(), ApiError> {
             std::fs::remove_file(&part)?;
             return Ok(false);
         }
-        let dir = target.parent().expect("photo path has a parent");
-        std::fs::create_dir_all(dir)?;
-        std::fs::rename(&part, &target)?;
-        std::fs::File::open(dir)?.sync_all()?;
+        install_photo(&data_dir, &part, &expected)?;
         Ok(true)
     })
     .await

@@ -38,16 +38,20 @@ fn store_file(data_dir: &std::path::Path, bytes: &[u8]) -> std::io::Result<Strin
     if target.exists() {
         return Ok(sha256);
     }
-    let folder = target.parent().expect("photo path has a folder");
-    std::fs::create_dir_all(folder)?;
-    let temp = folder.join(format!(".{sha256}.{}.tmp", auth::random_token()));
-    let mut file = std::fs::File::create(&temp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&temp, &target)?;
-    std::fs::File::open(folder)?.sync_all()?;
-    Ok(sha256)
+    let uploads = data_dir.join(crate::api::tus::UPLOADS_DIR);
+    std::fs::create_dir_all(&uploads)?;
+    let temp = uploads.join(format!("resolution-{}.part", auth::random_token()));
+    let written = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        crate::api::tus::install_photo(data_dir, &temp, &sha256)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written.map(|()| sha256)
 }
 
 pub async fn resolve_with_photo(
