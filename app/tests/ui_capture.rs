@@ -230,6 +230,13 @@ fn settings_export_writes_the_unsent_report_and_says_where() {
         "{name}"
     );
     assert!(html.contains(&name), "the message names the file: {html}");
+    // The queue says the report left by file (it stays queued until a server answers).
+    h.click("nav-queue");
+    let html = h.html();
+    assert!(
+        html.contains("exporté le") && html.contains("en attente"),
+        "{html}"
+    );
 }
 
 #[test]

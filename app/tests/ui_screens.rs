@@ -35,6 +35,7 @@ fn row(comment: &str, local_state: LocalState, timeline: Vec<StatusEvent>) -> Qu
         unread: !timeline.is_empty(),
         timeline,
         photo_paths: vec![],
+        exported_at: None,
     }
 }
 

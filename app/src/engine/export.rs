@@ -117,6 +117,8 @@ pub fn export_queue(store: &mut DeviceStore, path: &Path) -> Result<ExportSummar
         return Err(e.into());
     }
     fs::File::open(dir)?.sync_all()?;
+    let ids: Vec<uuid::Uuid> = selection.incidents.iter().map(|i| i.id).collect();
+    store.mark_exported(&ids, chrono::Utc::now())?;
     Ok(ExportSummary {
         path: path.to_path_buf(),
         incidents: selection.incidents.len(),

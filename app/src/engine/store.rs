@@ -170,6 +170,8 @@ pub struct QueueItem {
     pub photo_bytes_total: u64,
     pub photo_bytes_uploaded: u64,
     pub unread: bool,
+    /// When it last left the device in an export file (engine::export).
+    pub exported_at: Option<DateTime<Utc>>,
 }
 
 /// One photo of an incident, with its upload progress.
@@ -441,6 +443,20 @@ impl DeviceStore {
             return Ok(None);
         };
         self.walk(&id)
+    }
+
+    /// Records that these incidents left the device in an export file just now.
+    pub fn mark_exported(&mut self, ids: &[Uuid], at: DateTime<Utc>) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut update =
+                tx.prepare_cached("UPDATE incidents SET exported_at = ?2 WHERE id = ?1")?;
+            for id in ids {
+                update.execute(params![id.to_string(), at.to_rfc3339()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// Ended walks, the most recently started first (at most `limit`), for their summaries.
@@ -1050,7 +1066,8 @@ const QUEUE_SELECT: &str = "SELECT i.id, i.local_state, i.body, i.reference, i.t
         (SELECT COUNT(*) FROM photos p WHERE p.incident_id = i.id AND p.upload_state = 'uploaded'),
         (SELECT COALESCE(SUM(size), 0) FROM photos p WHERE p.incident_id = i.id),
         (SELECT COALESCE(SUM(CASE WHEN p.upload_state = 'uploaded' THEN size ELSE upload_offset END), 0)
-           FROM photos p WHERE p.incident_id = i.id)
+           FROM photos p WHERE p.incident_id = i.id),
+        i.exported_at
     FROM incidents i";
 
 const PHOTO_SELECT: &str =
@@ -1086,6 +1103,12 @@ fn queue_item_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<QueueIt
             n_photos_uploaded: r.get::<_, i64>(12).unwrap_or(0) as u32,
             photo_bytes_total: r.get::<_, i64>(13).unwrap_or(0) as u64,
             photo_bytes_uploaded: r.get::<_, i64>(14).unwrap_or(0) as u64,
+            exported_at: r
+                .get::<_, Option<String>>(15)
+                .ok()
+                .flatten()
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&Utc)),
         })
     };
     Ok(build())

@@ -527,6 +527,7 @@ fn row_from_detail(detail: IncidentDetail) -> QueueRow {
         last_error: item.last_error_message.clone().or(photo_error),
         unread: item.unread,
         photo_paths,
+        exported_at: item.exported_at,
         timeline: detail.timeline,
         incident: detail.incident,
     }

@@ -81,6 +81,8 @@ pub struct QueueRow {
     pub unread: bool,
     /// Local paths of the photo files, in the order of `incident.photos`.
     pub photo_paths: Vec<std::path::PathBuf>,
+    /// When it last left the device in an export file.
+    pub exported_at: Option<DateTime<Utc>>,
 }
 
 impl QueueRow {

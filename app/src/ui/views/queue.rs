@@ -132,6 +132,13 @@ fn QueueItem(row: QueueRow, first: bool) -> Element {
             if let Some(reference) = row.reference.as_deref() {
                 span { class: "muted", "{reference}" }
             }
+            // Carried by file, not yet answered by the server: say so, so nobody exports twice
+            // without knowing (twice is harmless: the server stores it once).
+            if let (Some(at), None) = (row.exported_at, row.reference.as_deref()) {
+                span { class: "muted small", "data-testid": tid("queue-exported"),
+                    {tx(lang, "exporté le ", "exported on ")} {format_time(lang, at)}
+                }
+            }
             if !row.incident.comment.is_empty() {
                 span { class: "comment", "{row.incident.comment}" }
             }

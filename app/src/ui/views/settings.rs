@@ -79,7 +79,12 @@ pub fn SettingsScreen() -> Element {
             button { "data-testid": tid("export"),
                 onclick: move |_| {
                     match export_backend.export_queue() {
-                        Ok(summary) => export_path.set(Some(summary.message_fr())),
+                        Ok(summary) => {
+                            export_path.set(Some(summary.message_fr()));
+                            // The queue shows "exporté le …" from now on.
+                            let snapshot = export_backend.snapshot();
+                            crate::ui::apply_snapshot(&mut model.write(), snapshot);
+                        }
                         Err(e) => model.write().notice = Some(e.to_string()),
                     }
                 },
