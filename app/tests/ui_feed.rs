@@ -187,3 +187,60 @@ fn a_photo_the_server_refused_is_explained_on_the_row_the_incident_and_after_a_r
         h.html()
     );
 }
+
+#[test]
+fn a_refused_report_can_be_redone_with_its_photo_comment_and_position() {
+    let mut h = Harness::new();
+    let photo = ui_support::write_photo(h.dir.path(), "tag.jpg");
+    h.input("search", "trou");
+    h.key("search", Key::Enter, false);
+    h.input("comment", "Tag sur la façade de l'école");
+    h.input("photo-path", &photo.display().to_string());
+    h.key("photo-path", Key::Enter, false);
+    h.input("position", "46.1591, -1.1517");
+    h.key("position", Key::Enter, false);
+    h.click("save");
+    // The server refuses it (its taxonomy no longer has that sub-category).
+    let mut store = DeviceStore::open(h.dir.path()).unwrap();
+    let id = store.list_queue().unwrap()[0].id;
+    store.claim_for_push(&[id]).unwrap();
+    store
+        .apply_push(&[RecordDecision::Freeze {
+            id,
+            code: "unknown_subcategory".into(),
+            message: "Sous-catégorie inconnue : nid_de_poule (catégorie voirie)".into(),
+        }])
+        .unwrap();
+    drop(store);
+
+    let Harness { dir, .. } = h;
+    let mut h = Harness::in_dir(dir);
+    h.click("nav-queue");
+    h.click("queue-row");
+    assert!(h.html().contains("Sous-catégorie inconnue"), "{}", h.html());
+    h.click("redo");
+    let html = h.html();
+    assert!(html.contains("Refaire le signalement refusé"), "{html}");
+    h.click_code("tile", "proprete");
+    h.click_code("subtile", "tags");
+    let html = h.html();
+    assert!(
+        html.contains("data:image/jpeg;base64,"),
+        "the photo came along: {html}"
+    );
+    assert!(
+        html.contains("46.15910, -1.15170"),
+        "the position came along: {html}"
+    );
+    h.click("save");
+    assert!(h.html().contains("Signalement enregistré"), "{}", h.html());
+    let store = DeviceStore::open(h.dir.path()).unwrap();
+    let queue = store.list_queue().unwrap();
+    assert_eq!(queue.len(), 2, "a new report beside the refused one");
+    let redone = queue.iter().find(|q| q.id != id).unwrap();
+    assert_eq!(
+        (redone.category.as_str(), redone.subcategory.as_str()),
+        ("proprete", "tags")
+    );
+    assert_eq!(redone.comment, "Tag sur la façade de l'école");
+}

@@ -301,6 +301,20 @@ impl Backend {
         Ok(())
     }
 
+    /// The capture form to redo a report the server refused: its photos are the device's
+    /// stored copies.
+    pub fn redo_form(&self, incident: &Incident) -> Result<CaptureForm, BackendError> {
+        let store = self.store();
+        let mut photos = Vec::with_capacity(incident.photos.len());
+        for photo in &incident.photos {
+            let path = store.photo_path(&photo.sha256);
+            photos.push(PhotoPick::from_path(path.clone()).map_err(|e| {
+                BackendError::Engine(format!("photo {} illisible : {e}", path.display()))
+            })?);
+        }
+        Ok(CaptureForm::redo_of(incident, photos))
+    }
+
     /// Clears the "unread" mark of an incident the user opened.
     pub fn mark_read(&self, id: uuid::Uuid) {
         if let Err(e) = self.store().mark_read(id) {

@@ -119,6 +119,9 @@ pub struct CaptureForm {
     /// re-created with the new text.
     #[serde(default)]
     pub address_key: u32,
+    /// The refused report this form redoes (the capture screen says so).
+    #[serde(default)]
+    pub redo_of: Option<Uuid>,
 }
 
 /// A search result the capture screen shows as a tile.
@@ -291,6 +294,25 @@ impl CaptureForm {
         {
             self.asset = None;
         }
+    }
+
+    /// A new form from a report the server refused (unknown category, an id already used):
+    /// same comment, photos, position and address, a new id, the category to choose again.
+    pub fn redo_of(incident: &Incident, photos: Vec<PhotoPick>) -> CaptureForm {
+        let mut form = CaptureForm {
+            comment: incident.comment.clone(),
+            photos,
+            redo_of: Some(incident.id),
+            ..CaptureForm::default()
+        };
+        form.set_position(incident.position, PositionOrigin::Typed);
+        if let Some(address) = &incident.address
+            && form.address != address.label
+        {
+            form.set_typed_address(&address.label);
+            form.address_key = form.address_key.wrapping_add(1);
+        }
+        form
     }
 
     /// Places the report on a street chosen by name (no fix, no geotagged photo). What the

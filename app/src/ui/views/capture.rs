@@ -49,6 +49,7 @@ fn CategoryPicker() -> Element {
     let lang = m.lang();
     let tiles = m.capture.tiles(&m.taxonomy, lang);
     let walk_title = m.walk.as_ref().map(|w| w.title.clone());
+    let redo = m.capture.redo_of.is_some();
     drop(m);
     let pick_backend = backend.clone();
     let pick = move |category: String, sub: Option<String>| {
@@ -62,6 +63,11 @@ fn CategoryPicker() -> Element {
     let mut pick_first = pick.clone();
     rsx! {
         h1 { {tx(lang, "Nouveau signalement", "New report")} }
+        if redo {
+            p { class: "notice", "data-testid": tid("redo-hint"),
+                {tx(lang, "Refaire le signalement refusé : choisissez la catégorie puis enregistrez. Un nouveau signalement partira avec la même photo, le même commentaire et la même position ; l'ancien reste refusé.", "Redoing the refused report: choose the category then save. A new report goes with the same photo, comment and position; the old one stays refused.")}
+            }
+        }
         if let Some(title) = walk_title {
             p { class: "muted", {tx(lang, "Balade en cours : ", "Current walk: ")} "{title}" }
         }

@@ -6,13 +6,14 @@ use balade_protocol::status::{EventKind, StatusEvent};
 use dioxus::prelude::*;
 
 use crate::ui::i18n::{Lang, format_date, format_time, state_label, tx};
-use crate::ui::model::Screen;
+use crate::ui::model::{LocalState, Screen};
 use crate::ui::use_model;
 use crate::ui::views::{photo_data_url, tid};
 
 #[component]
 pub fn IncidentScreen(id: uuid::Uuid) -> Element {
     let mut model = use_model();
+    let backend = crate::ui::use_backend();
     let m = model.read();
     let lang = m.lang();
     let Some(row) = m.row(id).cloned() else {
@@ -76,6 +77,30 @@ pub fn IncidentScreen(id: uuid::Uuid) -> Element {
             if let Some(error) = row.last_error.as_deref() {
                 dt { {tx(lang, "Problème", "Problem")} }
                 dd { class: "error", "{error}" }
+            }
+        }
+        // A refused report cannot be sent again as it is: offer to redo it (same comment,
+        // photos, position), with the category chosen again.
+        if row.local_state == LocalState::Refused {
+            button { class: "primary", "data-testid": tid("redo"),
+                onclick: {
+                    let backend = backend.clone();
+                    let incident = row.incident.clone();
+                    move |_| match backend.redo_form(&incident) {
+                        Ok(form) => {
+                            let mut m = model.write();
+                            m.capture = form;
+                            m.screen = Screen::Capture;
+                            drop(m);
+                            let form = model.read().capture.clone();
+                            if let Err(e) = backend.save_draft(&form) {
+                                model.write().notice = Some(e.to_string());
+                            }
+                        }
+                        Err(e) => model.write().notice = Some(e.to_string()),
+                    }
+                },
+                {tx(lang, "Refaire ce signalement", "Redo this report")}
             }
         }
         h2 { {tx(lang, "Suivi", "Timeline")} }
