@@ -337,3 +337,46 @@ fn a_walk_changed_after_its_push_stays_dirty() {
     store.mark_walks_pushed(&walks).unwrap();
     assert!(!store.sync_snapshot().unwrap().has_dirty_walks);
 }
+
+#[test]
+fn the_export_carries_what_a_sync_would_still_deliver() {
+    // Queued → in; acknowledged with its photo still to upload → in (the photo would be lost
+    // otherwise); acknowledged and complete → out; draft → out (counted).
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = DeviceStore::open(dir.path()).unwrap();
+    let queued = sample_incident(&store, true);
+    let photo_pending = sample_incident(&store, true);
+    let complete = sample_incident(&store, true);
+    let draft = sample_incident(&store, false);
+    store
+        .queue_incidents(&[photo_pending.clone(), complete.clone()])
+        .unwrap();
+    store
+        .claim_for_push(&[photo_pending.id, complete.id])
+        .unwrap();
+    let ack = |incident: &Incident| RecordDecision::Acknowledge {
+        id: incident.id,
+        reference: Some("LR-2026-000001".into()),
+        tracking_code: None,
+        missing_photos: vec![incident.photos[0].sha256.clone()],
+    };
+    store
+        .apply_push(&[ack(&photo_pending), ack(&complete)])
+        .unwrap();
+    store
+        .mark_photo_uploaded(&complete.photos[0].sha256)
+        .unwrap();
+    store.queue_incident(&queued).unwrap();
+    store.save_draft(&draft).unwrap();
+
+    let selection = store.export_selection().unwrap();
+    let mut ids: Vec<Uuid> = selection.incidents.iter().map(|i| i.id).collect();
+    ids.sort();
+    let mut expected = vec![queued.id, photo_pending.id];
+    expected.sort();
+    assert_eq!(ids, expected);
+    let shas: Vec<&str> = selection.photos.iter().map(|p| p.sha256.as_str()).collect();
+    assert!(shas.contains(&photo_pending.photos[0].sha256.as_str()));
+    assert!(!shas.contains(&complete.photos[0].sha256.as_str()));
+    assert_eq!(selection.drafts_left, 1);
+}
