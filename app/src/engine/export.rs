@@ -150,6 +150,26 @@ impl ExportSummary {
         }
         text
     }
+
+    /// The same in English (the app's English mode).
+    pub fn message_en(&self) -> String {
+        let mut text = format!(
+            "{} report(s), {} walk(s) and {} photo(s) exported to {} ({} KB): \
+             to import on the server (balade-sync import-device-export, or console → Importer un export).",
+            self.incidents,
+            self.walks,
+            self.photos,
+            self.path.display(),
+            self.bytes.div_ceil(1024)
+        );
+        if self.drafts_left + self.frozen_left > 0 {
+            text.push_str(&format!(
+                " Left on the device: {} draft(s), {} refused by the server.",
+                self.drafts_left, self.frozen_left
+            ));
+        }
+        text
+    }
 }
 
 /// Reads through, hashing what passes.

@@ -380,7 +380,8 @@ impl Backend {
     ) -> Result<SyncView, BackendError> {
         let mut options = SyncOptions::default();
         options.config.max_retries = Some(2);
-        let wifi_only = read_settings(&self.inner.data_dir.join(SETTINGS_FILE)).photos_on_wifi_only;
+        let settings = read_settings(&self.inner.data_dir.join(SETTINGS_FILE));
+        let (wifi_only, settings_lang) = (settings.photos_on_wifi_only, settings.lang);
         options.config.hold_photos = !self.inner.connectivity.photos_allowed(wifi_only);
         let mut on_progress = move |p: crate::engine::sync_machine::Progress| {
             progress(SyncView {
@@ -411,12 +412,17 @@ impl Backend {
             problem => Ok(SyncView {
                 last_success: Some(chrono::Utc::now()),
                 last_error: problem.or_else(|| {
-                    (report.photos_held > 0).then(|| {
-                        format!(
+                    (report.photos_held > 0).then(|| match settings_lang {
+                        Lang::Fr => format!(
                             "{} photo(s) attendent le Wi-Fi (réglage « Photos seulement en Wi-Fi ») : \
                              elles partiront à la prochaine synchronisation en Wi-Fi.",
                             report.photos_held
-                        )
+                        ),
+                        Lang::En => format!(
+                            "{} photo(s) wait for Wi-Fi (setting “Photos only on Wi-Fi”): they go with \
+                             the next sync on Wi-Fi.",
+                            report.photos_held
+                        ),
                     })
                 }),
                 ..SyncView::default()

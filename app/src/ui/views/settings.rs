@@ -80,7 +80,10 @@ pub fn SettingsScreen() -> Element {
                 onclick: move |_| {
                     match export_backend.export_queue() {
                         Ok(summary) => {
-                            export_path.set(Some(summary.message_fr()));
+                            export_path.set(Some(match lang {
+                                Lang::Fr => summary.message_fr(),
+                                Lang::En => summary.message_en(),
+                            }));
                             // The queue shows "exporté le …" from now on.
                             let snapshot = export_backend.snapshot();
                             crate::ui::apply_snapshot(&mut model.write(), snapshot);
