@@ -40,23 +40,7 @@ fn row(comment: &str, local_state: LocalState, timeline: Vec<StatusEvent>) -> Qu
 }
 
 fn event(seq: i64, id: uuid::Uuid, kind: EventKind, state: State) -> StatusEvent {
-    StatusEvent {
-        seq,
-        incident_id: id,
-        kind,
-        state,
-        at: "2026-05-02T09:00:00Z".parse().unwrap(),
-        reference: "LR-2026-000123".into(),
-        service: Some("Service Voirie".into()),
-        outside_body: None,
-        note: None,
-        planned_date: None,
-        reason: None,
-        duplicate_of: None,
-        category: None,
-        subcategory: None,
-        address: None,
-    }
+    ui_support::status_event(seq, id, kind, state, "LR-2026-000123")
 }
 
 #[test]

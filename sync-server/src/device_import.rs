@@ -26,7 +26,6 @@ use balade_protocol::device_export::{
     photo_sha_of_entry,
 };
 use balade_protocol::envelope::{PushItemResult, PushOutcome, PushRequest};
-use balade_protocol::error::ErrorCode;
 use balade_protocol::incident::PhotoRef;
 use balade_protocol::taxonomy::Taxonomy;
 use serde::Serialize;
@@ -119,23 +118,6 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error("fichier : {0}")]
     Io(#[from] io::Error),
-}
-
-impl ImportError {
-    /// Machine-readable code (console answers, `--json`).
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            ImportError::NotAnExport(_)
-            | ImportError::MissingEntry(_)
-            | ImportError::Malformed { .. }
-            | ImportError::PhotoMissing { .. } => ErrorCode::InvalidField,
-            ImportError::UnsupportedVersion(_) => ErrorCode::UnsupportedProtocol,
-            ImportError::PhotoDamaged(_) => ErrorCode::ChecksumMismatch,
-            ImportError::PhotoTooLarge { .. } => ErrorCode::UploadTooLarge,
-            ImportError::Refused(_) => ErrorCode::InvalidField,
-            ImportError::Store(_) | ImportError::Io(_) => ErrorCode::Internal,
-        }
-    }
 }
 
 fn is_refused(result: &PushItemResult) -> bool {

@@ -44,14 +44,23 @@ pub enum BackendError {
 
 /// What a network call's failure means for the person in front of the screen: a refusal is
 /// the server's answer (never "unreachable"), only transport problems say "check the network".
+/// `not_found` says what a 404 means for this call, when it means something particular.
 fn client_error(
     e: crate::engine::sync_client::ClientError,
-    not_found: BackendError,
+    not_found: Option<BackendError>,
 ) -> BackendError {
     use crate::engine::sync_client::ClientError;
     use crate::engine::sync_machine::FailureKind;
+    match (e, not_found) {
+        (ClientError::Request(FailureKind::Refused { status: 404, .. }), Some(meaning)) => meaning,
+        (e, _) => client_error_in_general(e),
+    }
+}
+
+fn client_error_in_general(e: crate::engine::sync_client::ClientError) -> BackendError {
+    use crate::engine::sync_client::ClientError;
+    use crate::engine::sync_machine::FailureKind;
     match e {
-        ClientError::Request(FailureKind::Refused { status: 404, .. }) => not_found,
         ClientError::Request(FailureKind::Refused { message, .. }) => {
             BackendError::Refused(message)
         }
@@ -360,7 +369,7 @@ impl Backend {
     pub async fn track(&self, server: &str, code: &str) -> Result<TrackingView, BackendError> {
         let view = crate::engine::sync_client::track(server, code)
             .await
-            .map_err(|e| client_error(e, BackendError::UnknownCode))?;
+            .map_err(|e| client_error(e, Some(BackendError::UnknownCode)))?;
         self.store().set_followed_view(&view.tracking_code, &view)?;
         Ok(view)
     }
@@ -396,7 +405,7 @@ impl Backend {
         let report =
             crate::engine::sync_client::run_sync(&self.inner.store, options, &mut on_progress)
                 .await
-                .map_err(|e| client_error(e, BackendError::Unexpected("404".into())))?;
+                .map_err(|e| client_error(e, None))?;
         match crate::engine::sync_client::report_error_fr(&report) {
             Some(problem)
                 if matches!(
@@ -439,9 +448,9 @@ impl Backend {
             .map_err(|e| {
                 client_error(
                     e,
-                    BackendError::Refused(
+                    Some(BackendError::Refused(
                         "adresse sans serveur Balade : vérifiez l'adresse du serveur".into(),
-                    ),
+                    )),
                 )
             })
     }

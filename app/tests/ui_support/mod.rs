@@ -227,3 +227,30 @@ impl Harness {
         self.settle();
     }
 }
+
+/// A public status event as the feed brings it (Service Voirie, fixed time), for the screens.
+pub fn status_event(
+    seq: i64,
+    id: uuid::Uuid,
+    kind: balade_protocol::status::EventKind,
+    state: balade_protocol::status::State,
+    reference: &str,
+) -> balade_protocol::status::StatusEvent {
+    balade_protocol::status::StatusEvent {
+        seq,
+        incident_id: id,
+        kind,
+        state,
+        at: "2026-05-02T09:00:00Z".parse().unwrap(),
+        reference: reference.into(),
+        service: Some("Service Voirie".into()),
+        outside_body: None,
+        note: None,
+        planned_date: None,
+        reason: None,
+        duplicate_of: None,
+        category: None,
+        subcategory: None,
+        address: None,
+    }
+}
